@@ -1,0 +1,21 @@
+//! The stac-indexed index contract, shared by the indexer and the API.
+//!
+//! An index version is a directory of Parquet files (items, collections,
+//! errors) and a `manifest.json` that names them. This crate defines the
+//! [`Manifest`], the [`IndexConfig`] (which item properties become typed
+//! columns, and which are queryable or sortable), the Arrow schema of the
+//! items table ([`schema`]) and the GeoJSON to WKB encoding ([`geometry`]).
+//! docs/index-format.md describes the same contract in prose.
+
+pub mod config;
+mod error;
+pub mod geometry;
+pub mod manifest;
+pub mod schema;
+
+pub use config::{FieldConfig, FieldType, IndexConfig, JsonPath};
+pub use error::{Error, Result};
+pub use manifest::{CatalogInfo, Changes, Counts, FileEntry, Files, Manifest};
+
+/// The version of the index format this crate reads and writes.
+pub const FORMAT_VERSION: u32 = 1;

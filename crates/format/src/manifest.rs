@@ -1,0 +1,172 @@
+//! manifest.json: the switch that names one whole index version.
+
+use crate::{Error, FORMAT_VERSION, IndexConfig, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The file name of the manifest, beside the `versions/` directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The directory, beside the manifest, that holds one sub-directory per version.
+pub const VERSIONS_DIR: &str = "versions";
+
+/// Everything a reader needs to open one index version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The index format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Unique per build: `<UTC time>-<random>`; sorts by creation time.
+    pub index_id: String,
+    /// The index id this build replaced, if any.
+    pub previous_index_id: Option<String>,
+    /// When the build finished.
+    pub created: DateTime<Utc>,
+    /// The version of stac-indexed that wrote it.
+    pub indexer_version: String,
+    /// The root catalog's URI.
+    pub root_uri: String,
+    /// The root catalog's id, title and description (for the landing page).
+    pub catalog: CatalogInfo,
+    /// The index config, in full.
+    pub config: IndexConfig,
+    /// The data files of this version.
+    pub files: Files,
+    /// Summary counts.
+    pub counts: Counts,
+    /// What changed since the previous version (by content hash), if there was one.
+    pub changes: Option<Changes>,
+}
+
+/// The root catalog's identity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogInfo {
+    /// The root catalog's id.
+    pub id: String,
+    /// Its title, if any.
+    pub title: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+}
+
+/// The data files of one version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Files {
+    /// The items table.
+    pub items: FileEntry,
+    /// The collections table.
+    pub collections: FileEntry,
+    /// The errors table.
+    pub errors: FileEntry,
+}
+
+/// One data file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The path relative to the manifest's directory (`versions/<index_id>/items.parquet`).
+    pub path: String,
+    /// The number of rows.
+    pub rows: u64,
+    /// The size in bytes.
+    pub bytes: u64,
+    /// The SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// Summary counts of one build.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Documents fetched (catalogs, collections, items, item pages).
+    pub documents: u64,
+    /// Items in the index.
+    pub items: u64,
+    /// Collections in the index.
+    pub collections: u64,
+    /// Rows in the errors table.
+    pub errors: u64,
+}
+
+/// What changed since the previous version, by (collection, id) and content hash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Items new in this version.
+    pub added: u64,
+    /// Items gone since the previous version.
+    pub removed: u64,
+    /// Items whose content changed.
+    pub updated: u64,
+    /// Items whose content is the same.
+    pub unchanged: u64,
+}
+
+impl Manifest {
+    /// Parses a manifest and checks its format version.
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: manifest.format_version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        manifest.config.validate()?;
+        Ok(manifest)
+    }
+
+    /// The manifest as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a manifest serializes")
+    }
+
+    /// The directory of a version's files, relative to the manifest.
+    pub fn version_dir(index_id: &str) -> String {
+        format!("{VERSIONS_DIR}/{index_id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            rows: 1,
+            bytes: 2,
+            sha256: "ab".into(),
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            index_id: "20261121T000000Z-abcd".into(),
+            previous_index_id: None,
+            created: Utc::now(),
+            indexer_version: "0.1.0".into(),
+            root_uri: "file:///x/catalog.json".into(),
+            catalog: CatalogInfo::default(),
+            config: IndexConfig::default(),
+            files: Files {
+                items: entry("versions/x/items.parquet"),
+                collections: entry("versions/x/collections.parquet"),
+                errors: entry("versions/x/errors.parquet"),
+            },
+            counts: Counts::default(),
+            changes: Some(Changes::default()),
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips() {
+        let original = manifest();
+        assert_eq!(Manifest::from_json(original.to_json().as_bytes()).unwrap(), original);
+    }
+
+    #[test]
+    fn another_format_version_is_refused() {
+        let mut other = manifest();
+        other.format_version = 99;
+        let error = Manifest::from_json(other.to_json().as_bytes()).unwrap_err();
+        assert!(matches!(error, Error::UnsupportedVersion { found: 99, .. }));
+        assert!(Manifest::from_json(b"{\"format_version\": 1}").is_err());
+    }
+}
