@@ -1,1 +1,30 @@
-//! placeholder
+//! Crawl a static STAC catalog into a versioned Parquet index.
+//!
+//! [`index`] crawls from a root catalog (files, http(s), s3, mixed), extracts
+//! one row per item, streams rows into a staging Parquet file, then lets
+//! DuckDB sort them into the published layout (rows clustered by collection
+//! and datetime, a dense `seq` sort key), writes the collections and errors
+//! tables and publishes the version: data files first, the manifest last.
+//! [`gc`] removes old versions. docs/index-format.md is the contract.
+
+mod batch;
+mod crawl;
+mod document;
+mod error;
+mod finalize;
+mod gc;
+mod inspect;
+mod item;
+mod options;
+mod progress;
+mod publish;
+mod report;
+mod staging;
+
+pub use error::{Error, Result};
+pub use gc::{GcReport, gc};
+pub use inspect::{CollectionSummary, Inspection, inspect};
+pub use options::{DEFAULT_CONCURRENCY, IndexOptions, Source};
+pub use progress::Progress;
+pub use publish::{index, read_manifest};
+pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport};

@@ -121,7 +121,7 @@ impl Io {
                         uri: prefix.to_string(),
                     });
                 }
-                let store_path = StorePath::from_filesystem_path(&path).map_err(|e| path_error(prefix, e))?;
+                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(prefix, e))?;
                 (&self.local, store_path)
             }
             Scheme::S3 => {
@@ -237,7 +237,7 @@ impl Io {
             Scheme::S3 => self.locate(uri),
             Scheme::File => {
                 let path = local_path(uri)?;
-                let store_path = StorePath::from_filesystem_path(&path).map_err(|e| path_error(uri, e))?;
+                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(uri, e))?;
                 Ok(Located {
                     store: Arc::new(LocalFileSystem::new()),
                     path: store_path,

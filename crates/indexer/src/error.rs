@@ -1,0 +1,66 @@
+//! The indexer's error type: what makes a run fail.
+
+use stac_indexed_io::Uri;
+
+/// A failure that stops an index run (per-document problems are [`ErrorRecord`](crate::ErrorRecord)s instead).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The root catalog could not be read or is not a catalog or collection.
+    #[error("cannot read the root catalog {uri}: {message}")]
+    Root {
+        /// The root URI.
+        uri: String,
+        /// Why.
+        message: String,
+    },
+    /// Reading or writing by URI failed.
+    #[error(transparent)]
+    Io(#[from] stac_indexed_io::Error),
+    /// The index config or a manifest is invalid.
+    #[error(transparent)]
+    Format(#[from] stac_indexed_format::Error),
+    /// DuckDB failed while sorting or summarising the index.
+    #[error("DuckDB: {0}")]
+    DuckDb(#[from] duckdb::Error),
+    /// Writing Parquet failed.
+    #[error("Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Building Arrow arrays failed.
+    #[error("Arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A local working file could not be used.
+    #[error("{path}: {source}")]
+    Local {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--strict` was given and the crawl recorded errors.
+    #[error("{count} error(s) while indexing and --strict is set; first: {first}")]
+    Strict {
+        /// How many errors were recorded.
+        count: usize,
+        /// The first of them.
+        first: String,
+    },
+    /// Nothing to index: neither a root nor a previous manifest.
+    #[error("no root catalog given and no manifest at {0} to re-index from")]
+    NoSource(Uri),
+    /// A background task died.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    pub(crate) fn local(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::Local {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The indexer's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,172 @@
+//! Sorting the staged rows into the published items table, with DuckDB.
+//!
+//! DuckDB sorts out of core (bounded memory, spilling to the work directory),
+//! so the published file can be clustered by collection and datetime however
+//! many items there are. The same connection finds duplicate ids and items of
+//! unknown collections, counts items per collection and, when there is a
+//! previous version, compares content hashes.
+
+use crate::report::{ErrorKind, ErrorRecord};
+use crate::Result;
+use duckdb::Connection;
+use stac_indexed_format::Changes;
+use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, SEQ, START_DATETIME};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Rows per row group of the published items file: small enough that
+/// collection and datetime filters skip most groups.
+pub(crate) const ITEMS_ROW_GROUP: usize = 10_240;
+
+/// DuckDB's memory bound while sorting (it spills beyond it).
+const MEMORY_LIMIT: &str = "256MB";
+
+/// The published items table and what was learned making it.
+#[derive(Debug)]
+pub(crate) struct Finalized {
+    pub items_path: PathBuf,
+    pub items: u64,
+    pub item_counts: HashMap<String, u64>,
+    pub errors: Vec<ErrorRecord>,
+    pub changes: Option<Changes>,
+}
+
+/// Sorts `staged` into `<work>/items.parquet`, dropping rows of collections not
+/// in `collections` and all but the first (by href) of duplicate ids.
+pub(crate) fn finalize(
+    work: &Path,
+    staged: &Path,
+    collections: &[String],
+    previous_items: Option<&Path>,
+) -> Result<Finalized> {
+    let connection = open(work)?;
+    connection.execute_batch("CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY)")?;
+    {
+        let mut appender = connection.appender("crawled_collections")?;
+        for id in collections {
+            appender.append_row([id])?;
+        }
+    }
+    let staged = sql_string(staged);
+    connection.execute_batch(&format!(
+        "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({staged});
+         CREATE TEMP VIEW ranked AS SELECT *, row_number() OVER (PARTITION BY {COLLECTION}, {ID} ORDER BY {HREF}) AS dup_rank
+           FROM staged WHERE {COLLECTION} IN (SELECT id FROM crawled_collections);"
+    ))?;
+    let mut errors = unknown_collection_errors(&connection)?;
+    errors.extend(duplicate_errors(&connection)?);
+    let sorted = work.join("sorted.parquet");
+    let items_path = work.join("items.parquet");
+    connection.execute_batch(&format!(
+        "COPY (SELECT * EXCLUDE (dup_rank) FROM ranked WHERE dup_rank = 1
+               ORDER BY {COLLECTION}, coalesce({DATETIME}, {START_DATETIME}) DESC NULLS LAST, {ID})
+           TO {sorted} (FORMAT parquet, COMPRESSION uncompressed);
+         COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number)
+               FROM read_parquet({sorted}, file_row_number = true))
+           TO {items} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
+        sorted = sql_string(&sorted),
+        items = sql_string(&items_path),
+    ))?;
+    let _ = std::fs::remove_file(&sorted);
+    let item_counts = item_counts(&connection, &items_path)?;
+    let items = item_counts.values().sum();
+    let changes = previous_items
+        .map(|previous| changes(&connection, &items_path, previous))
+        .transpose()?;
+    Ok(Finalized {
+        items_path,
+        items,
+        item_counts,
+        errors,
+        changes,
+    })
+}
+
+fn open(work: &Path) -> Result<Connection> {
+    let connection = Connection::open_in_memory()?;
+    let spill = work.join("duckdb-spill");
+    connection.execute_batch(&format!(
+        "SET memory_limit = '{MEMORY_LIMIT}';
+         SET temp_directory = {spill};
+         SET preserve_insertion_order = true;
+         SET autoinstall_known_extensions = false;
+         SET autoload_known_extensions = false;",
+        spill = sql_string(&spill)
+    ))?;
+    Ok(connection)
+}
+
+/// A path as a single-quoted SQL string literal.
+fn sql_string(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {HREF}, {COLLECTION}, {ID} FROM staged
+         WHERE {COLLECTION} NOT IN (SELECT id FROM crawled_collections) ORDER BY {HREF}"
+    ))?;
+    let rows = statement.query_map([], |row| {
+        let (href, collection, id): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        Ok(ErrorRecord {
+            uri: href,
+            kind: ErrorKind::UnknownCollection,
+            message: format!("item {id:?} names collection {collection:?}, which the crawl did not find"),
+            parent: None,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn duplicate_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT d.{HREF}, d.{COLLECTION}, d.{ID}, k.{HREF} FROM ranked d
+         JOIN ranked k ON k.{COLLECTION} = d.{COLLECTION} AND k.{ID} = d.{ID} AND k.dup_rank = 1
+         WHERE d.dup_rank > 1 ORDER BY d.{HREF}"
+    ))?;
+    let rows = statement.query_map([], |row| {
+        let (href, collection, id, kept): (String, String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        Ok(ErrorRecord {
+            uri: href,
+            kind: ErrorKind::DuplicateId,
+            message: format!("item {id:?} of collection {collection:?} is also at {kept}, which is kept"),
+            parent: None,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn item_counts(connection: &Connection, items: &Path) -> Result<HashMap<String, u64>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {COLLECTION}, count(*) FROM read_parquet({}) GROUP BY ALL",
+        sql_string(items)
+    ))?;
+    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Added, removed, updated and unchanged items, by (collection, id) and content hash.
+fn changes(connection: &Connection, items: &Path, previous: &Path) -> Result<Changes> {
+    let columns = format!("{COLLECTION}, {ID}, {CONTENT_HASH}");
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE o.{ID} IS NULL),
+                count(*) FILTER (WHERE n.{ID} IS NULL),
+                count(*) FILTER (WHERE n.{CONTENT_HASH} <> o.{CONTENT_HASH}),
+                count(*) FILTER (WHERE n.{CONTENT_HASH} = o.{CONTENT_HASH})
+         FROM (SELECT {columns} FROM read_parquet({new})) n
+         FULL OUTER JOIN (SELECT {columns} FROM read_parquet({old})) o
+           ON n.{COLLECTION} = o.{COLLECTION} AND n.{ID} = o.{ID}",
+        new = sql_string(items),
+        old = sql_string(previous),
+    );
+    let counts = connection.query_row(&sql, [], |row| {
+        Ok(Changes {
+            added: row.get::<_, i64>(0)? as u64,
+            removed: row.get::<_, i64>(1)? as u64,
+            updated: row.get::<_, i64>(2)? as u64,
+            unchanged: row.get::<_, i64>(3)? as u64,
+        })
+    })?;
+    Ok(counts)
+}

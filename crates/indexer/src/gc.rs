@@ -1,0 +1,50 @@
+//! Removing old index versions.
+
+use crate::{Result, read_manifest};
+use serde::Serialize;
+use stac_indexed_format::manifest::{MANIFEST_FILE, VERSIONS_DIR};
+use stac_indexed_io::{Io, Uri};
+use std::collections::BTreeSet;
+
+/// What `gc` kept and removed.
+#[derive(Clone, Debug, Serialize)]
+pub struct GcReport {
+    /// Version ids kept (the current one always among them).
+    pub kept: Vec<String>,
+    /// Version ids removed.
+    pub removed: Vec<String>,
+    /// Files deleted.
+    pub files_deleted: usize,
+}
+
+/// Keeps the newest `keep` versions under `out` (and always the one the
+/// manifest names); deletes the rest. Index ids sort by creation time.
+pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
+    let out = out.as_directory();
+    let current = read_manifest(io, &out.join(MANIFEST_FILE)?).await?.index_id;
+    let versions_dir = out.join(&format!("{VERSIONS_DIR}/"))?;
+    let versions: BTreeSet<String> = io
+        .list(&versions_dir)
+        .await?
+        .iter()
+        .filter_map(|uri| {
+            let relative = uri.as_str().strip_prefix(versions_dir.as_str())?;
+            relative.split('/').next().filter(|id| !id.is_empty()).map(str::to_string)
+        })
+        .collect();
+    let newest: BTreeSet<&String> = versions.iter().rev().take(keep.max(1)).collect();
+    let mut report = GcReport {
+        kept: Vec::new(),
+        removed: Vec::new(),
+        files_deleted: 0,
+    };
+    for version in &versions {
+        if *version == current || newest.contains(version) {
+            report.kept.push(version.clone());
+        } else {
+            report.files_deleted += io.delete_prefix(&versions_dir.join(&format!("{version}/"))?).await?;
+            report.removed.push(version.clone());
+        }
+    }
+    Ok(report)
+}
