@@ -5,9 +5,8 @@
 //! with the `bundled` feature links DuckDB statically and needs nothing.
 fn main() {
     println!("cargo:rerun-if-env-changed=DUCKDB_LIB_DIR");
-    if std::env::var_os("CARGO_FEATURE_BUNDLED").is_none() {
-        if let Some(dir) = std::env::var_os("DUCKDB_LIB_DIR") {
-            println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.to_string_lossy());
-        }
+    let bundled = std::env::var_os("CARGO_FEATURE_BUNDLED").is_some();
+    if let (false, Some(dir)) = (bundled, std::env::var_os("DUCKDB_LIB_DIR")) {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.to_string_lossy());
     }
 }

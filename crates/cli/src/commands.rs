@@ -124,7 +124,10 @@ async fn read_config(io: &Io, location: Option<&str>) -> anyhow::Result<IndexCon
     let Some(location) = location else {
         return Ok(IndexConfig::default());
     };
-    let bytes = io.get(&Uri::parse(location)?).await.context("cannot read the index config")?;
+    let bytes = io
+        .get(&Uri::parse(location)?)
+        .await
+        .context("cannot read the index config")?;
     let text = std::str::from_utf8(&bytes).context("the index config is not UTF-8")?;
     IndexConfig::from_json(text).with_context(|| format!("in {location}"))
 }
@@ -143,7 +146,8 @@ fn manifest_uri(text: &str) -> anyhow::Result<Uri> {
 fn progress_bar(progress: Arc<Progress>) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let updater = bar.clone();
@@ -187,13 +191,17 @@ fn print_summary(report: &IndexReport) {
 
 pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
-    let inspection = stac_indexed_indexer::inspect(&io, &manifest_uri(&args.index)?, args.errors).await?;
+    let inspection =
+        stac_indexed_indexer::inspect(&io, &manifest_uri(&args.index)?, args.errors).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);
         return Ok(());
     }
     let manifest = &inspection.manifest;
-    println!("index      {} (format {})", manifest.index_id, manifest.format_version);
+    println!(
+        "index      {} (format {})",
+        manifest.index_id, manifest.format_version
+    );
     println!("created    {}", manifest.created.to_rfc3339());
     println!("root       {}", manifest.root_uri);
     if let Some(previous) = &manifest.previous_index_id {
@@ -201,18 +209,29 @@ pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<(
     }
     println!(
         "counts     {} items, {} collections, {} documents, {} errors",
-        manifest.counts.items, manifest.counts.collections, manifest.counts.documents, manifest.counts.errors
+        manifest.counts.items,
+        manifest.counts.collections,
+        manifest.counts.documents,
+        manifest.counts.errors
     );
     for (name, entry) in [
         ("items", &manifest.files.items),
         ("collections", &manifest.files.collections),
         ("errors", &manifest.files.errors),
     ] {
-        println!("file       {name}: {} ({} rows, {} bytes)", entry.path, entry.rows, entry.bytes);
+        println!(
+            "file       {name}: {} ({} rows, {} bytes)",
+            entry.path, entry.rows, entry.bytes
+        );
     }
     println!("collections:");
     for collection in &inspection.collections {
-        println!("  {:<32} {:>10} items  {}", collection.id, collection.items, collection.title.as_deref().unwrap_or(""));
+        println!(
+            "  {:<32} {:>10} items  {}",
+            collection.id,
+            collection.items,
+            collection.title.as_deref().unwrap_or("")
+        );
     }
     if !inspection.errors.is_empty() {
         println!("errors (first {}):", inspection.errors.len());

@@ -32,7 +32,8 @@ const TIME_RANGE: (i64, i64) = (1_577_836_800, 1_735_689_600);
 const PLATFORMS: [&str; 4] = ["sentinel-2a", "sentinel-2b", "landsat-8", "landsat-9"];
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let per_collection: Vec<u64> = (0..args.collections)
         .map(|c| args.items / args.collections + u64::from(c < args.items % args.collections))
         .collect();
@@ -41,7 +42,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     for (collection, count) in per_collection.iter().enumerate() {
         let dir = args.out.join(collection_id(collection as u64));
         std::fs::create_dir_all(dir.join("items"))?;
-        write_json(&dir.join("collection.json"), &collection_document(collection as u64, *count))?;
+        write_json(
+            &dir.join("collection.json"),
+            &collection_document(collection as u64, *count),
+        )?;
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
     std::thread::scope(|scope| -> anyhow::Result<()> {
@@ -52,7 +56,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             })
             .collect();
         for handle in handles {
-            handle.join().map_err(|_| anyhow::anyhow!("a writer thread panicked"))??;
+            handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??;
         }
         Ok(())
     })?;
@@ -66,9 +72,17 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 }
 
 /// Writes the items whose index is `thread` modulo `threads`.
-fn write_items(args: &GenerateArgs, per_collection: &[u64], thread: u64, threads: u64) -> anyhow::Result<()> {
+fn write_items(
+    args: &GenerateArgs,
+    per_collection: &[u64],
+    thread: u64,
+    threads: u64,
+) -> anyhow::Result<()> {
     for (collection, count) in per_collection.iter().enumerate() {
-        let dir = args.out.join(collection_id(collection as u64)).join("items");
+        let dir = args
+            .out
+            .join(collection_id(collection as u64))
+            .join("items");
         for index in (thread..*count).step_by(threads as usize) {
             let item = item(args.seed, collection as u64, index);
             let id = item["id"].as_str().unwrap_or_default().to_string();
@@ -87,7 +101,8 @@ fn item_id(collection: u64, index: u64) -> String {
 }
 
 fn catalog(collections: u64) -> Value {
-    let mut links = vec![json!({"rel": "root", "href": "./catalog.json", "type": "application/json"})];
+    let mut links =
+        vec![json!({"rel": "root", "href": "./catalog.json", "type": "application/json"})];
     links.extend((0..collections).map(|c| {
         json!({"rel": "child", "href": format!("./{}/collection.json", collection_id(c)), "type": "application/json"})
     }));
@@ -119,11 +134,20 @@ fn item(seed: u64, collection: u64, index: u64) -> Value {
     let lat = random.range(-79.0, 78.0);
     let size = random.range(0.1, 1.0);
     let seconds = TIME_RANGE.0 + (random.next() % (TIME_RANGE.1 - TIME_RANGE.0) as u64) as i64;
-    let datetime = chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let datetime = chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let cloud = (random.range(0.0, 100.0) * 100.0).round() / 100.0;
     let platform = PLATFORMS[(random.next() % PLATFORMS.len() as u64) as usize];
     let id = item_id(collection, index);
-    let ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]];
+    let ring = [
+        [lon, lat],
+        [lon + size, lat],
+        [lon + size, lat + size],
+        [lon, lat + size],
+        [lon, lat],
+    ];
     json!({
         "type": "Feature", "stac_version": "1.1.0", "id": id, "collection": collection_id(collection),
         "geometry": {"type": "Polygon", "coordinates": [ring]},

@@ -33,7 +33,12 @@ pub struct Encoded {
 pub fn encode_geojson(geometry: &Value) -> Result<Encoded> {
     let mut encoder = Encoder {
         wkb: Vec::with_capacity(128),
-        bbox: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+        bbox: [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
     };
     encoder.geometry(geometry, 0)?;
     if encoder.bbox[0] > encoder.bbox[2] {
@@ -52,7 +57,9 @@ struct Encoder {
 
 impl Encoder {
     fn geometry(&mut self, geometry: &Value, depth: usize) -> Result<()> {
-        let object = geometry.as_object().ok_or_else(|| invalid("a geometry must be a JSON object"))?;
+        let object = geometry
+            .as_object()
+            .ok_or_else(|| invalid("a geometry must be a JSON object"))?;
         let kind = object
             .get("type")
             .and_then(Value::as_str)
@@ -67,7 +74,9 @@ impl Encoder {
                 .ok_or_else(|| invalid("a GeometryCollection needs a \"geometries\" array"))?;
             self.header(GEOMETRY_COLLECTION);
             self.count(members.len());
-            return members.iter().try_for_each(|member| self.geometry(member, depth + 1));
+            return members
+                .iter()
+                .try_for_each(|member| self.geometry(member, depth + 1));
         }
         let coordinates = object
             .get("coordinates")
@@ -86,7 +95,9 @@ impl Encoder {
                 self.polygon(coordinates)
             }
             "MultiPoint" => self.multi(coordinates, POINT, MULTI_POINT, Self::position),
-            "MultiLineString" => self.multi(coordinates, LINE_STRING, MULTI_LINE_STRING, Self::line),
+            "MultiLineString" => {
+                self.multi(coordinates, LINE_STRING, MULTI_LINE_STRING, Self::line)
+            }
             "MultiPolygon" => self.multi(coordinates, POLYGON, MULTI_POLYGON, Self::polygon),
             other => Err(invalid(&format!("unknown geometry type {other:?}"))),
         }
@@ -103,7 +114,13 @@ impl Encoder {
         self.wkb.extend_from_slice(&(count as u32).to_le_bytes());
     }
 
-    fn multi(&mut self, coordinates: &Value, member: u32, kind: u32, write: fn(&mut Self, &Value) -> Result<()>) -> Result<()> {
+    fn multi(
+        &mut self,
+        coordinates: &Value,
+        member: u32,
+        kind: u32,
+        write: fn(&mut Self, &Value) -> Result<()>,
+    ) -> Result<()> {
         let members = array(coordinates)?;
         self.header(kind);
         self.count(members.len());
@@ -126,14 +143,21 @@ impl Encoder {
         }
         self.wkb.extend_from_slice(&x.to_le_bytes());
         self.wkb.extend_from_slice(&y.to_le_bytes());
-        self.bbox = [self.bbox[0].min(x), self.bbox[1].min(y), self.bbox[2].max(x), self.bbox[3].max(y)];
+        self.bbox = [
+            self.bbox[0].min(x),
+            self.bbox[1].min(y),
+            self.bbox[2].max(x),
+            self.bbox[3].max(y),
+        ];
         Ok(())
     }
 
     fn positions(&mut self, value: &Value, minimum: usize, what: &str) -> Result<usize> {
         let positions = array(value)?;
         if positions.len() < minimum {
-            return Err(invalid(&format!("a {what} needs at least {minimum} positions")));
+            return Err(invalid(&format!(
+                "a {what} needs at least {minimum} positions"
+            )));
         }
         self.count(positions.len());
         positions.iter().try_for_each(|p| self.position(p))?;
@@ -162,7 +186,9 @@ impl Encoder {
 }
 
 fn array(value: &Value) -> Result<&Vec<Value>> {
-    value.as_array().ok_or_else(|| invalid("coordinates must be arrays"))
+    value
+        .as_array()
+        .ok_or_else(|| invalid("coordinates must be arrays"))
 }
 
 fn number(value: &Value) -> Result<f64> {
@@ -183,7 +209,8 @@ mod tests {
 
     #[test]
     fn a_point_encodes_as_iso_wkb() {
-        let encoded = encode_geojson(&json!({"type": "Point", "coordinates": [1.5, -2.0, 100.0]})).unwrap();
+        let encoded =
+            encode_geojson(&json!({"type": "Point", "coordinates": [1.5, -2.0, 100.0]})).unwrap();
         let mut expected = vec![1u8];
         expected.extend_from_slice(&1u32.to_le_bytes());
         expected.extend_from_slice(&1.5f64.to_le_bytes());
@@ -194,7 +221,8 @@ mod tests {
 
     #[test]
     fn polygons_and_multipolygons_have_bounds() {
-        let polygon = json!({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 3], [0, 3], [0, 0]]]});
+        let polygon =
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 3], [0, 3], [0, 0]]]});
         let encoded = encode_geojson(&polygon).unwrap();
         assert_eq!(encoded.bbox, [0.0, 0.0, 2.0, 3.0]);
         assert_eq!(encoded.wkb.len(), 1 + 4 + 4 + 4 + 5 * 16);
@@ -225,14 +253,29 @@ mod tests {
         for (geometry, reason) in [
             (json!(null), "JSON object"),
             (json!({"coordinates": [0, 0]}), "\"type\""),
-            (json!({"type": "Circle", "coordinates": [0, 0]}), "unknown geometry type"),
+            (
+                json!({"type": "Circle", "coordinates": [0, 0]}),
+                "unknown geometry type",
+            ),
             (json!({"type": "Point"}), "coordinates"),
             (json!({"type": "Point", "coordinates": [0]}), "two numbers"),
-            (json!({"type": "Point", "coordinates": ["a", 1]}), "finite number"),
-            (json!({"type": "LineString", "coordinates": [[0, 0]]}), "2 positions"),
-            (json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}), "end where it starts"),
+            (
+                json!({"type": "Point", "coordinates": ["a", 1]}),
+                "finite number",
+            ),
+            (
+                json!({"type": "LineString", "coordinates": [[0, 0]]}),
+                "2 positions",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}),
+                "end where it starts",
+            ),
             (json!({"type": "Polygon", "coordinates": []}), "one ring"),
-            (json!({"type": "GeometryCollection", "geometries": []}), "no coordinates"),
+            (
+                json!({"type": "GeometryCollection", "geometries": []}),
+                "no coordinates",
+            ),
         ] {
             let error = encode_geojson(&geometry).unwrap_err().to_string();
             assert!(error.contains(reason), "{geometry}: {error}");

@@ -158,10 +158,10 @@ impl Crawl<'_> {
     /// Items first, but fetch catalogs and collections early enough that the
     /// next collection's items are known before this one's run out.
     fn next_task(&mut self) -> Option<Task> {
-        if self.items.len() < self.concurrency * 2 {
-            if let Some(task) = self.nodes.pop_front() {
-                return Some(task);
-            }
+        if self.items.len() < self.concurrency * 2
+            && let Some(task) = self.nodes.pop_front()
+        {
+            return Some(task);
         }
         self.items.pop_front().or_else(|| self.nodes.pop_front())
     }
@@ -178,7 +178,10 @@ impl Crawl<'_> {
             } else {
                 follow_links = false;
                 self.record(ErrorRecord {
-                    message: format!("collection id {:?} was already found elsewhere; this one is skipped", collection.id),
+                    message: format!(
+                        "collection id {:?} was already found elsewhere; this one is skipped",
+                        collection.id
+                    ),
                     uri: collection.href,
                     kind: ErrorKind::DuplicateCollection,
                     parent: None,
@@ -230,7 +233,8 @@ async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Value)> {
         message,
     };
     let bytes = io.get(root).await.map_err(|e| fatal(e.to_string()))?;
-    let document: Value = serde_json::from_slice(&bytes).map_err(|e| fatal(format!("not valid JSON: {e}")))?;
+    let document: Value =
+        serde_json::from_slice(&bytes).map_err(|e| fatal(format!("not valid JSON: {e}")))?;
     match document::kind_of(&document) {
         Some(DocumentKind::Catalog | DocumentKind::Collection) => Ok((bytes, document)),
         _ => Err(fatal("not a STAC catalog or collection".into())),
@@ -238,7 +242,12 @@ async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Value)> {
 }
 
 fn catalog_info(document: &Value) -> CatalogInfo {
-    let text = |key: &str| document.get(key).and_then(Value::as_str).map(str::to_string);
+    let text = |key: &str| {
+        document
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     CatalogInfo {
         id: text("id").unwrap_or_default(),
         title: text("title"),
@@ -257,7 +266,8 @@ async fn run_task(context: &Context, task: &Task) -> Outcome {
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(document) => process(context, task, bytes, document),
         Err(e) => {
-            let mut outcome = Outcome::error(task, ErrorKind::Parse, format!("not valid JSON: {e}"));
+            let mut outcome =
+                Outcome::error(task, ErrorKind::Parse, format!("not valid JSON: {e}"));
             outcome.fetched = true;
             outcome
         }
@@ -297,12 +307,19 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Value) -> Out
                 outcome.follow(task, &document, Some(id.clone()));
                 outcome.collection = Some(CollectionRecord {
                     id: id.to_string(),
-                    title: document.get("title").and_then(Value::as_str).map(str::to_string),
+                    title: document
+                        .get("title")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     json: document::stored_collection(document).to_string(),
                     href: task.uri.to_string(),
                 });
             }
-            _ => outcome.push_error(task, ErrorKind::NotStac, "a collection without an id".into()),
+            _ => outcome.push_error(
+                task,
+                ErrorKind::NotStac,
+                "a collection without an id".into(),
+            ),
         },
         Some(DocumentKind::ItemCollection) => {
             let features = document.get("features").and_then(Value::as_array);
@@ -331,7 +348,10 @@ fn feature_href(feature: &Value, page: &Uri) -> String {
         .find(|link| link.rel == "self")
         .map(|link| link.target.to_string())
         .unwrap_or_else(|| {
-            let id = feature.get("id").and_then(Value::as_str).unwrap_or_default();
+            let id = feature
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let mut url = page.as_url().clone();
             url.set_fragment(Some(id));
             url.to_string()
@@ -369,8 +389,21 @@ impl Outcome {
         });
     }
 
-    fn add_item(&mut self, context: &Context, task: &Task, item: &Value, hash: String, href: String) {
-        match item::extract(item, hash, href.clone(), task.collection.as_deref(), &context.config) {
+    fn add_item(
+        &mut self,
+        context: &Context,
+        task: &Task,
+        item: &Value,
+        hash: String,
+        href: String,
+    ) {
+        match item::extract(
+            item,
+            hash,
+            href.clone(),
+            task.collection.as_deref(),
+            &context.config,
+        ) {
             Ok(Extracted { row, warnings }) => {
                 for warning in warnings {
                     self.push_error_at(href.clone(), task, ErrorKind::PropertyType, warning);
@@ -387,16 +420,29 @@ impl Outcome {
         for (href, reason) in unresolved {
             self.push_error_at(href, task, ErrorKind::UnsupportedLink, reason);
         }
-        for Link { rel, target, method } in links {
+        for Link {
+            rel,
+            target,
+            method,
+        } in links
+        {
             match rel.as_str() {
                 "child" => self.nodes.push(task.child(target, None, false)),
-                "item" => self.items.push(task.child(target, collection.clone(), false)),
+                "item" => self
+                    .items
+                    .push(task.child(target, collection.clone(), false)),
                 "items" => {
                     let list = document::is_listable(&target);
-                    self.nodes.push(task.child(target, collection.clone(), list));
+                    self.nodes
+                        .push(task.child(target, collection.clone(), list));
                 }
-                "next" if method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case("GET")) => {
-                    self.nodes.push(task.child(target, collection.clone(), false));
+                "next"
+                    if method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case("GET")) =>
+                {
+                    self.nodes
+                        .push(task.child(target, collection.clone(), false));
                 }
                 "next" => self.push_error_at(
                     target.to_string(),

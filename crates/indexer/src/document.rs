@@ -24,8 +24,12 @@ pub(crate) fn kind_of(document: &Value) -> Option<DocumentKind> {
         Some("Feature") => Some(DocumentKind::Item),
         Some("FeatureCollection") => Some(DocumentKind::ItemCollection),
         // STAC before 1.0 had no "type" on catalogs and collections.
-        None if document.get("extent").is_some() && document.get("id").is_some() => Some(DocumentKind::Collection),
-        None if document.get("links").is_some() && document.get("id").is_some() => Some(DocumentKind::Catalog),
+        None if document.get("extent").is_some() && document.get("id").is_some() => {
+            Some(DocumentKind::Collection)
+        }
+        None if document.get("links").is_some() && document.get("id").is_some() => {
+            Some(DocumentKind::Catalog)
+        }
         _ => None,
     }
 }
@@ -63,7 +67,10 @@ pub(crate) fn links(document: &Value, base: &Uri) -> (Vec<Link>, Vec<(String, St
             Ok(target) => resolved.push(Link {
                 rel: rel.to_string(),
                 target,
-                method: link.get("method").and_then(Value::as_str).map(str::to_string),
+                method: link
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             }),
             Err(e) => unresolved.push((href.to_string(), e.to_string())),
         }
@@ -108,12 +115,30 @@ mod tests {
 
     #[test]
     fn kinds_come_from_type_or_shape() {
-        assert_eq!(kind_of(&json!({"type": "Catalog"})), Some(DocumentKind::Catalog));
-        assert_eq!(kind_of(&json!({"type": "Collection"})), Some(DocumentKind::Collection));
-        assert_eq!(kind_of(&json!({"type": "Feature"})), Some(DocumentKind::Item));
-        assert_eq!(kind_of(&json!({"type": "FeatureCollection"})), Some(DocumentKind::ItemCollection));
-        assert_eq!(kind_of(&json!({"id": "x", "extent": {}, "links": []})), Some(DocumentKind::Collection));
-        assert_eq!(kind_of(&json!({"id": "x", "links": []})), Some(DocumentKind::Catalog));
+        assert_eq!(
+            kind_of(&json!({"type": "Catalog"})),
+            Some(DocumentKind::Catalog)
+        );
+        assert_eq!(
+            kind_of(&json!({"type": "Collection"})),
+            Some(DocumentKind::Collection)
+        );
+        assert_eq!(
+            kind_of(&json!({"type": "Feature"})),
+            Some(DocumentKind::Item)
+        );
+        assert_eq!(
+            kind_of(&json!({"type": "FeatureCollection"})),
+            Some(DocumentKind::ItemCollection)
+        );
+        assert_eq!(
+            kind_of(&json!({"id": "x", "extent": {}, "links": []})),
+            Some(DocumentKind::Collection)
+        );
+        assert_eq!(
+            kind_of(&json!({"id": "x", "links": []})),
+            Some(DocumentKind::Catalog)
+        );
         assert_eq!(kind_of(&json!({"type": "Point"})), None);
         assert_eq!(kind_of(&json!([1, 2])), None);
     }
@@ -130,7 +155,10 @@ mod tests {
             {"rel": "item"}
         ]});
         let (resolved, unresolved) = links(&document, &base);
-        let targets: Vec<_> = resolved.iter().map(|l| (l.rel.as_str(), l.target.as_str())).collect();
+        let targets: Vec<_> = resolved
+            .iter()
+            .map(|l| (l.rel.as_str(), l.target.as_str()))
+            .collect();
         assert_eq!(
             targets,
             vec![
@@ -148,7 +176,9 @@ mod tests {
         assert!(is_listable(&Uri::parse("/data/items/").unwrap()));
         assert!(is_listable(&Uri::parse("s3://b/items").unwrap()));
         assert!(!is_listable(&Uri::parse("s3://b/items.json").unwrap()));
-        assert!(!is_listable(&Uri::parse("https://h/collections/x/items").unwrap()));
+        assert!(!is_listable(
+            &Uri::parse("https://h/collections/x/items").unwrap()
+        ));
         assert!(!is_listable(&Uri::parse("/data/items.geojson").unwrap()));
     }
 

@@ -29,7 +29,11 @@ pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
         .iter()
         .filter_map(|uri| {
             let relative = uri.as_str().strip_prefix(versions_dir.as_str())?;
-            relative.split('/').next().filter(|id| !id.is_empty()).map(str::to_string)
+            relative
+                .split('/')
+                .next()
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
         })
         .collect();
     let newest: BTreeSet<&String> = versions.iter().rev().take(keep.max(1)).collect();
@@ -42,7 +46,9 @@ pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
         if *version == current || newest.contains(version) {
             report.kept.push(version.clone());
         } else {
-            report.files_deleted += io.delete_prefix(&versions_dir.join(&format!("{version}/"))?).await?;
+            report.files_deleted += io
+                .delete_prefix(&versions_dir.join(&format!("{version}/"))?)
+                .await?;
             report.removed.push(version.clone());
         }
     }

@@ -5,7 +5,9 @@ use crate::{Error, Result, read_manifest};
 use duckdb::Connection;
 use serde::Serialize;
 use stac_indexed_format::Manifest;
-use stac_indexed_format::schema::{COLLECTION_TITLE, ERROR_KIND, ERROR_MESSAGE, ERROR_PARENT, ERROR_URI, ID, ITEM_COUNT};
+use stac_indexed_format::schema::{
+    COLLECTION_TITLE, ERROR_KIND, ERROR_MESSAGE, ERROR_PARENT, ERROR_URI, ID, ITEM_COUNT,
+};
 use stac_indexed_io::{Io, Uri};
 use std::path::PathBuf;
 
@@ -37,7 +39,10 @@ pub async fn inspect(io: &Io, manifest_uri: &Uri, max_errors: usize) -> Result<I
     let manifest = read_manifest(io, manifest_uri).await?;
     let work = tempfile::tempdir().map_err(|e| Error::local(&std::env::temp_dir(), e))?;
     let mut local = Vec::new();
-    for (name, entry) in [("collections", &manifest.files.collections), ("errors", &manifest.files.errors)] {
+    for (name, entry) in [
+        ("collections", &manifest.files.collections),
+        ("errors", &manifest.files.errors),
+    ] {
         let uri = manifest_uri.join(&entry.path)?;
         let path = match uri.to_file_path() {
             Some(path) => path,

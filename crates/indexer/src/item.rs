@@ -76,7 +76,12 @@ pub(crate) fn extract(
 ) -> Result<Extracted, Rejection> {
     let id = match item.get("id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => return Err(reject(ErrorKind::InvalidItem, "the item has no id (a non-empty string)")),
+        _ => {
+            return Err(reject(
+                ErrorKind::InvalidItem,
+                "the item has no id (a non-empty string)",
+            ));
+        }
     };
     let collection = match (item.get("collection"), parent_collection) {
         (Some(Value::String(c)), _) if !c.is_empty() => c.clone(),
@@ -89,20 +94,34 @@ pub(crate) fn extract(
         }
     };
     let geometry = match item.get("geometry") {
-        None | Some(Value::Null) => return Err(reject(ErrorKind::InvalidGeometry, format!("item {id:?} has no geometry"))),
+        None | Some(Value::Null) => {
+            return Err(reject(
+                ErrorKind::InvalidGeometry,
+                format!("item {id:?} has no geometry"),
+            ));
+        }
         Some(geometry) => encode_geojson(geometry)
             .map_err(|e| reject(ErrorKind::InvalidGeometry, format!("item {id:?}: {e}")))?,
     };
     let bbox = match item.get("bbox") {
         None | Some(Value::Null) => geometry.bbox,
         Some(bbox) => parse_bbox(bbox).ok_or_else(|| {
-            reject(ErrorKind::InvalidItem, format!("item {id:?} has a bbox that is not 4 or 6 finite numbers"))
+            reject(
+                ErrorKind::InvalidItem,
+                format!("item {id:?} has a bbox that is not 4 or 6 finite numbers"),
+            )
         })?,
     };
     let empty = serde_json::Map::new();
-    let properties = item.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let properties = item
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let (datetime, start_datetime, end_datetime) = datetimes(properties).map_err(|message| {
-        reject(ErrorKind::InvalidDatetime, format!("item {id:?}: {message}"))
+        reject(
+            ErrorKind::InvalidDatetime,
+            format!("item {id:?}: {message}"),
+        )
     })?;
     let mut warnings = Vec::new();
     let fields = config
@@ -160,17 +179,19 @@ fn datetimes(properties: &serde_json::Map<String, Value>) -> Result<Datetimes, S
     if datetime.is_none() && (start.is_none() || end.is_none()) {
         return Err("needs a datetime, or both start_datetime and end_datetime".into());
     }
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            return Err("start_datetime is after end_datetime".into());
-        }
+    if let (Some(start), Some(end)) = (start, end)
+        && start > end
+    {
+        return Err("start_datetime is after end_datetime".into());
     }
     Ok((datetime, start, end))
 }
 
 /// Parses an RFC 3339 timestamp to UTC microseconds.
 pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_micros())
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_micros())
 }
 
 /// Lower-cased title, description and keywords, one per line.
@@ -187,7 +208,12 @@ fn search_text(properties: &serde_json::Map<String, Value>) -> Option<String> {
 
 /// A configured field's value; NULL (with a warning) when the type is wrong,
 /// NULL (silently) when missing or when the field does not apply to the collection.
-fn field_value(item: &Value, field: &FieldConfig, collection: &str, warnings: &mut Vec<String>) -> FieldValue {
+fn field_value(
+    item: &Value,
+    field: &FieldConfig,
+    collection: &str,
+    warnings: &mut Vec<String>,
+) -> FieldValue {
     if !field.applies_to(collection) {
         return FieldValue::Null;
     }
@@ -196,13 +222,24 @@ fn field_value(item: &Value, field: &FieldConfig, collection: &str, warnings: &m
     };
     let converted = match field.field_type {
         FieldType::String => value.as_str().map(|s| FieldValue::String(s.to_string())),
-        FieldType::Number => value.as_f64().filter(|n| n.is_finite()).map(FieldValue::Number),
+        FieldType::Number => value
+            .as_f64()
+            .filter(|n| n.is_finite())
+            .map(FieldValue::Number),
         FieldType::Integer => value
             .as_i64()
-            .or_else(|| value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9e15).map(|n| n as i64))
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && n.abs() < 9e15)
+                    .map(|n| n as i64)
+            })
             .map(FieldValue::Integer),
         FieldType::Boolean => value.as_bool().map(FieldValue::Boolean),
-        FieldType::Datetime => value.as_str().and_then(parse_datetime).map(FieldValue::Datetime),
+        FieldType::Datetime => value
+            .as_str()
+            .and_then(parse_datetime)
+            .map(FieldValue::Datetime),
         FieldType::StringArray => value.as_array().and_then(|values| {
             values
                 .iter()
@@ -249,7 +286,13 @@ mod tests {
     }
 
     fn extract_item(item: &Value) -> Result<Extracted, Rejection> {
-        extract(item, "h".into(), "file:///x.json".into(), Some("parent"), &config())
+        extract(
+            item,
+            "h".into(),
+            "file:///x.json".into(),
+            Some("parent"),
+            &config(),
+        )
     }
 
     #[test]
@@ -274,13 +317,19 @@ mod tests {
     #[test]
     fn missing_properties_are_null_and_wrong_types_warn() {
         let mut item = item();
-        item["properties"].as_object_mut().unwrap().remove("eo:cloud_cover");
+        item["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("eo:cloud_cover");
         item["properties"]["count"] = json!("three");
         let Extracted { row, warnings } = extract_item(&item).unwrap();
         assert_eq!(row.fields[0], FieldValue::Null);
         assert_eq!(row.fields[1], FieldValue::Null);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("count = \"three\" is not a integer"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("count = \"three\" is not a integer"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
@@ -307,13 +356,33 @@ mod tests {
 
     #[test]
     fn unindexable_items_are_rejected_with_a_kind() {
-        let cases: Vec<(Box<dyn Fn(&mut Value)>, ErrorKind)> = vec![
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(Mutation, ErrorKind)> = vec![
             (Box::new(|i| i["id"] = json!(3)), ErrorKind::InvalidItem),
-            (Box::new(|i| { i.as_object_mut().unwrap().remove("geometry"); }), ErrorKind::InvalidGeometry),
-            (Box::new(|i| i["geometry"] = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]})), ErrorKind::InvalidGeometry),
-            (Box::new(|i| i["properties"]["datetime"] = Value::Null), ErrorKind::InvalidDatetime),
-            (Box::new(|i| i["properties"]["datetime"] = json!("yesterday")), ErrorKind::InvalidDatetime),
-            (Box::new(|i| i["bbox"] = json!([1, 2, 3])), ErrorKind::InvalidItem),
+            (
+                Box::new(|i| {
+                    i.as_object_mut().unwrap().remove("geometry");
+                }),
+                ErrorKind::InvalidGeometry,
+            ),
+            (
+                Box::new(|i| {
+                    i["geometry"] = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]})
+                }),
+                ErrorKind::InvalidGeometry,
+            ),
+            (
+                Box::new(|i| i["properties"]["datetime"] = Value::Null),
+                ErrorKind::InvalidDatetime,
+            ),
+            (
+                Box::new(|i| i["properties"]["datetime"] = json!("yesterday")),
+                ErrorKind::InvalidDatetime,
+            ),
+            (
+                Box::new(|i| i["bbox"] = json!([1, 2, 3])),
+                ErrorKind::InvalidItem,
+            ),
             (
                 Box::new(|i| {
                     i["properties"]["datetime"] = Value::Null;

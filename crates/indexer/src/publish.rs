@@ -7,8 +7,8 @@ use crate::options::{IndexOptions, Source};
 use crate::report::{ErrorRecord, IndexReport};
 use crate::staging::{StagingWriter, write_file};
 use crate::{Error, Progress, Result};
-use arrow_array::builder::{Int64Builder, StringBuilder};
 use arrow_array::RecordBatch;
+use arrow_array::builder::{Int64Builder, StringBuilder};
 use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -37,7 +37,9 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     let (root, config) = match options.source {
         Source::Root { uri, config } => (uri, config),
         Source::Manifest(_) | Source::Output => {
-            let (_, manifest) = previous.as_ref().ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
+            let (_, manifest) = previous
+                .as_ref()
+                .ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
             (Uri::parse(&manifest.root_uri)?, manifest.config.clone())
         }
     };
@@ -47,7 +49,16 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     let writer = StagingWriter::start(&staged_path, schema.clone())?;
     let batcher = RowBatcher::new(schema, &config);
     let config = Arc::new(config);
-    let crawled = crawl(&root, io.clone(), config.clone(), options.concurrency, batcher, &writer, progress).await;
+    let crawled = crawl(
+        &root,
+        io.clone(),
+        config.clone(),
+        options.concurrency,
+        batcher,
+        &writer,
+        progress,
+    )
+    .await;
     let staged_rows = writer.finish().await?;
     let crawled = crawled?;
     tracing::info!(staged_rows, documents = crawled.documents, "crawl finished");
@@ -59,7 +70,12 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     let collection_ids: Vec<String> = crawled.collections.iter().map(|c| c.id.clone()).collect();
     let work_path = work.path().to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
-        finalize(&work_path, &staged_path, &collection_ids, previous_items.as_deref())
+        finalize(
+            &work_path,
+            &staged_path,
+            &collection_ids,
+            previous_items.as_deref(),
+        )
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
@@ -97,7 +113,8 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
         counts: counts.clone(),
         changes: finalized.changes.clone(),
     };
-    io.put(&manifest_uri, Bytes::from(manifest.to_json())).await?;
+    io.put(&manifest_uri, Bytes::from(manifest.to_json()))
+        .await?;
     Ok(IndexReport {
         index_id,
         manifest: manifest_uri.to_string(),
@@ -108,7 +125,11 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
 }
 
 /// The manifest to re-index from, or the one already at the output.
-async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<Option<(Uri, Manifest)>> {
+async fn previous_manifest(
+    io: &Io,
+    source: &Source,
+    at_output: &Uri,
+) -> Result<Option<(Uri, Manifest)>> {
     let uri = match source {
         Source::Manifest(uri) => uri.clone(),
         Source::Root { .. } | Source::Output => at_output.clone(),
@@ -122,7 +143,12 @@ async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<
 
 /// A local copy (or the local path) of the previous version's items table;
 /// `None` when it is gone (changes are then not reported).
-async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: &Path) -> Option<PathBuf> {
+async fn previous_items(
+    io: &Io,
+    manifest_uri: &Uri,
+    manifest: &Manifest,
+    work: &Path,
+) -> Option<PathBuf> {
     let uri = manifest_uri.join(&manifest.files.items.path).ok()?;
     if let Some(path) = uri.to_file_path() {
         return path.is_file().then_some(path);
@@ -138,7 +164,9 @@ async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: 
 }
 
 fn work_dir(parent: Option<&Path>) -> Result<tempfile::TempDir> {
-    let parent = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    let parent = parent
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&parent).map_err(|e| Error::local(&parent, e))?;
     tempfile::Builder::new()
         .prefix("stac-indexed-")
@@ -159,16 +187,25 @@ fn write_tables(
     errors: &[ErrorRecord],
 ) -> Result<Tables> {
     let collections_path = work.join("collections.parquet");
-    write_file(&collections_path, &collections_batch(collections, &finalized.item_counts)?)?;
+    write_file(
+        &collections_path,
+        &collections_batch(collections, &finalized.item_counts)?,
+    )?;
     let errors_path = work.join("errors.parquet");
-    write_file(&errors_path, &errors_batch(Arc::new(errors_schema()), errors)?)?;
+    write_file(
+        &errors_path,
+        &errors_batch(Arc::new(errors_schema()), errors)?,
+    )?;
     Ok(Tables {
         collections: (collections_path, collections.len() as u64),
         errors: (errors_path, errors.len() as u64),
     })
 }
 
-fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, u64>) -> Result<RecordBatch> {
+fn collections_batch(
+    collections: &[CollectionRecord],
+    counts: &HashMap<String, u64>,
+) -> Result<RecordBatch> {
     let mut sorted: Vec<&CollectionRecord> = collections.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     let mut id = StringBuilder::new();
@@ -196,13 +233,27 @@ fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, 
 }
 
 /// Copies the data files under `versions/<index_id>/` at the output.
-async fn upload(io: &Io, out: &Uri, index_id: &str, items: &Path, tables: &Tables) -> Result<Files> {
+async fn upload(
+    io: &Io,
+    out: &Uri,
+    index_id: &str,
+    items: &Path,
+    tables: &Tables,
+) -> Result<Files> {
     let version_dir = Manifest::version_dir(index_id);
     let mut entries = Vec::new();
     for (name, path, rows) in [
         ("items.parquet", items.to_path_buf(), None),
-        ("collections.parquet", tables.collections.0.clone(), Some(tables.collections.1)),
-        ("errors.parquet", tables.errors.0.clone(), Some(tables.errors.1)),
+        (
+            "collections.parquet",
+            tables.collections.0.clone(),
+            Some(tables.collections.1),
+        ),
+        (
+            "errors.parquet",
+            tables.errors.0.clone(),
+            Some(tables.errors.1),
+        ),
     ] {
         let relative = format!("{version_dir}/{name}");
         io.put_file(&out.join(&relative)?, &path).await?;
@@ -253,6 +304,10 @@ fn file_digest(path: &Path) -> Result<(u64, String)> {
 
 /// `<UTC time>-<random>`: unique per build and sortable by creation time.
 fn new_index_id() -> String {
-    format!("{}-{:08x}", Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), rand::random::<u32>())
-        .replace('.', "")
+    format!(
+        "{}-{:08x}",
+        Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        rand::random::<u32>()
+    )
+    .replace('.', "")
 }

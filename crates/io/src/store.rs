@@ -121,7 +121,8 @@ impl Io {
                         uri: prefix.to_string(),
                     });
                 }
-                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(prefix, e))?;
+                let store_path =
+                    StorePath::from_absolute_path(&path).map_err(|e| path_error(prefix, e))?;
                 (&self.local, store_path)
             }
             Scheme::S3 => {
@@ -149,7 +150,10 @@ impl Io {
         let mut uris = objects
             .iter()
             .map(|meta| {
-                let path = self.local.path_to_filesystem(&meta.location).map_err(|e| store_error(prefix, e))?;
+                let path = self
+                    .local
+                    .path_to_filesystem(&meta.location)
+                    .map_err(|e| store_error(prefix, e))?;
                 Uri::from_path(&path)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -196,7 +200,11 @@ impl Io {
                 .map_err(|e| store_error(uri, e))?;
             writer.write(&buffer[..read]);
         }
-        writer.finish().await.map(|_| ()).map_err(|e| store_error(uri, e))
+        writer
+            .finish()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(uri, e))
     }
 
     /// Deletes every object under a directory or prefix; returns how many.
@@ -237,7 +245,8 @@ impl Io {
             Scheme::S3 => self.locate(uri),
             Scheme::File => {
                 let path = local_path(uri)?;
-                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(uri, e))?;
+                let store_path =
+                    StorePath::from_absolute_path(&path).map_err(|e| path_error(uri, e))?;
                 Ok(Located {
                     store: Arc::new(LocalFileSystem::new()),
                     path: store_path,
@@ -323,8 +332,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = Uri::from_path(dir.path()).unwrap().as_directory();
         let io = io();
-        io.put(&root.join("a/one.json").unwrap(), Bytes::from_static(b"1")).await.unwrap();
-        io.put(&root.join("a/b/two.json").unwrap(), Bytes::from_static(b"22")).await.unwrap();
+        io.put(&root.join("a/one.json").unwrap(), Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        io.put(
+            &root.join("a/b/two.json").unwrap(),
+            Bytes::from_static(b"22"),
+        )
+        .await
+        .unwrap();
         let one = io.get(&root.join("a/one.json").unwrap()).await.unwrap();
         assert_eq!(&one[..], b"1");
         let listed: Vec<String> = io
@@ -356,6 +372,9 @@ mod tests {
         std::fs::write(&source, &content).unwrap();
         let target = Uri::from_path(&dir.path().join("out/target.bin")).unwrap();
         io().put_file(&target, &source).await.unwrap();
-        assert_eq!(std::fs::read(dir.path().join("out/target.bin")).unwrap(), content);
+        assert_eq!(
+            std::fs::read(dir.path().join("out/target.bin")).unwrap(),
+            content
+        );
     }
 }

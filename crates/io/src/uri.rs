@@ -31,7 +31,9 @@ impl Uri {
             return Err(invalid("empty"));
         }
         if let Some(url) = Url::parse(text).ok().filter(|u| u.scheme().len() > 1) {
-            return Uri::from_url(url).map_err(|_| invalid("unsupported scheme (use a path, file://, http(s):// or s3://)"));
+            return Uri::from_url(url).map_err(|_| {
+                invalid("unsupported scheme (use a path, file://, http(s):// or s3://)")
+            });
         }
         let path = Path::new(text);
         let absolute = if path.is_absolute() {
@@ -133,7 +135,10 @@ impl Uri {
 
     /// The last path segment (file name), if any.
     pub fn file_name(&self) -> Option<&str> {
-        self.0.path_segments()?.next_back().filter(|s| !s.is_empty())
+        self.0
+            .path_segments()?
+            .next_back()
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -164,17 +169,26 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
+        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(high), Some(low)) => hex_value(*high).zip(hex_value(*low)),
+            _ => None,
+        };
+        match escaped {
+            Some((high, low)) => {
+                out.push(high << 4 | low);
                 i += 3;
-                continue;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    (digit as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -188,29 +202,62 @@ mod tests {
     #[test]
     fn relative_hrefs_resolve_per_rfc3986() {
         let base = "https://example.com/cat/sub/collection.json";
-        assert_eq!(resolve(base, "item.json"), "https://example.com/cat/sub/item.json");
-        assert_eq!(resolve(base, "./a/b.json"), "https://example.com/cat/sub/a/b.json");
+        assert_eq!(
+            resolve(base, "item.json"),
+            "https://example.com/cat/sub/item.json"
+        );
+        assert_eq!(
+            resolve(base, "./a/b.json"),
+            "https://example.com/cat/sub/a/b.json"
+        );
         assert_eq!(resolve(base, "../c.json"), "https://example.com/cat/c.json");
-        assert_eq!(resolve(base, "/abs/path.json"), "https://example.com/abs/path.json");
-        assert_eq!(resolve(base, "items?page=2"), "https://example.com/cat/sub/items?page=2");
-        assert_eq!(resolve(base, "?page=3"), "https://example.com/cat/sub/collection.json?page=3");
-        assert_eq!(resolve(base, "//other.org/x.json"), "https://other.org/x.json");
+        assert_eq!(
+            resolve(base, "/abs/path.json"),
+            "https://example.com/abs/path.json"
+        );
+        assert_eq!(
+            resolve(base, "items?page=2"),
+            "https://example.com/cat/sub/items?page=2"
+        );
+        assert_eq!(
+            resolve(base, "?page=3"),
+            "https://example.com/cat/sub/collection.json?page=3"
+        );
+        assert_eq!(
+            resolve(base, "//other.org/x.json"),
+            "https://other.org/x.json"
+        );
         assert_eq!(resolve(base, "s3://bucket/k.json"), "s3://bucket/k.json");
     }
 
     #[test]
     fn s3_and_file_bases_resolve_too() {
-        assert_eq!(resolve("s3://bkt/a/b/catalog.json", "../c/item.json"), "s3://bkt/a/c/item.json");
-        assert_eq!(resolve("s3://bkt/a/catalog.json", "/root.json"), "s3://bkt/root.json");
-        assert_eq!(resolve("file:///data/cat/catalog.json", "./x/y.json"), "file:///data/cat/x/y.json");
-        assert_eq!(resolve("file:///data/cat/catalog.json", "../../up.json"), "file:///up.json");
+        assert_eq!(
+            resolve("s3://bkt/a/b/catalog.json", "../c/item.json"),
+            "s3://bkt/a/c/item.json"
+        );
+        assert_eq!(
+            resolve("s3://bkt/a/catalog.json", "/root.json"),
+            "s3://bkt/root.json"
+        );
+        assert_eq!(
+            resolve("file:///data/cat/catalog.json", "./x/y.json"),
+            "file:///data/cat/x/y.json"
+        );
+        assert_eq!(
+            resolve("file:///data/cat/catalog.json", "../../up.json"),
+            "file:///up.json"
+        );
     }
 
     #[test]
     fn local_paths_become_file_uris() {
         let uri = Uri::parse("/tmp/some/../catalog.json").unwrap();
         assert_eq!(uri.as_str(), "file:///tmp/catalog.json");
-        assert_eq!(uri.to_file_path().unwrap(), PathBuf::from("/tmp/catalog.json"));
+        assert_eq!(
+            uri.to_file_path().unwrap(),
+            PathBuf::from("/tmp/catalog.json")
+        );
         let relative = Uri::parse("sample/catalog.json").unwrap();
         assert!(relative.as_str().starts_with("file:///"));
         assert!(relative.as_str().ends_with("/sample/catalog.json"));
@@ -225,6 +272,7 @@ mod tests {
 
     #[test]
     fn s3_keys_are_percent_decoded() {
+        assert_eq!(percent_decode("a%zz%C3%A9%"), "a%zzé%");
         let uri = Uri::parse("s3://bucket/dir/with%20space.json").unwrap();
         let (bucket, key) = uri.s3_bucket_and_key().unwrap();
         assert_eq!(bucket, "bucket");

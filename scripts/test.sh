@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command (README and CI): sets up what the tests need, then runs
+# formatting and lint checks and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+venv=$(scripts/python-env.sh)
+export MOTO_SERVER="$venv/bin/moto_server"
+
+echo "== cargo fmt" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace --quiet
