@@ -14,7 +14,7 @@
 //! fields (id, collection, datetime, start_datetime, end_datetime, geometry)
 //! always exist and need no entry.
 
-use crate::schema::RESERVED_COLUMNS;
+use crate::schema::{RESERVED_COLUMNS, is_reserved};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -255,7 +255,7 @@ impl IndexConfig {
                     format!("{name:?} is not a usable name"),
                 ));
             }
-            if RESERVED_COLUMNS.contains(&name) || name.starts_with("properties.") {
+            if is_reserved(name) || name.starts_with("properties.") {
                 return Err(config_error(
                     at("name"),
                     format!(
@@ -264,10 +264,10 @@ impl IndexConfig {
                     ),
                 ));
             }
-            if !seen.insert(name) {
+            if !seen.insert(name.to_ascii_lowercase()) {
                 return Err(config_error(
                     at("name"),
-                    format!("{name:?} is defined twice"),
+                    format!("{name:?} is defined twice (names ignore case)"),
                 ));
             }
             if field.collections.is_empty() || field.collections.iter().any(|c| c.is_empty()) {

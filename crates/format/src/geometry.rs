@@ -177,7 +177,11 @@ impl Encoder {
         for ring in rings {
             self.positions(ring, 4, "linear ring")?;
             let positions = array(ring)?;
-            if positions.first() != positions.last() {
+            let xy = |p: Option<&Value>| {
+                p.and_then(Value::as_array)
+                    .map(|c| (c[0].as_f64(), c[1].as_f64()))
+            };
+            if xy(positions.first()) != xy(positions.last()) {
                 return Err(invalid("a linear ring must end where it starts"));
             }
         }
@@ -231,6 +235,13 @@ mod tests {
             [[[5, 5], [6, 5], [6, 7], [5, 5]]]
         ]});
         assert_eq!(encode_geojson(&multi).unwrap().bbox, [0.0, 0.0, 6.0, 7.0]);
+    }
+
+    #[test]
+    fn ring_closure_compares_numbers_not_json() {
+        let polygon =
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0.0, 0.0]]]});
+        assert!(encode_geojson(&polygon).is_ok());
     }
 
     #[test]

@@ -70,7 +70,17 @@ pub const RESERVED_COLUMNS: &[&str] = &[
     "links",
     "assets",
     "type",
+    // Names DuckDB uses while the indexer sorts rows.
+    "file_row_number",
+    "dup_rank",
 ];
+
+/// Whether a name clashes with a reserved one (DuckDB column names ignore case).
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_COLUMNS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name))
+}
 
 /// The Arrow type of a UTC timestamp column.
 pub fn timestamp_type() -> DataType {

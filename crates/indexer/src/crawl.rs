@@ -389,6 +389,16 @@ impl Outcome {
         });
     }
 
+    /// A link that cannot be followed; its parent is the document holding it.
+    fn push_link_error(&mut self, href: String, task: &Task, message: String) {
+        self.errors.push(ErrorRecord {
+            uri: href,
+            kind: ErrorKind::UnsupportedLink,
+            message,
+            parent: Some(task.uri.to_string()),
+        });
+    }
+
     fn add_item(
         &mut self,
         context: &Context,
@@ -418,7 +428,7 @@ impl Outcome {
     fn follow(&mut self, task: &Task, document: &Value, collection: Option<Arc<str>>) {
         let (links, unresolved) = document::links(document, &task.uri);
         for (href, reason) in unresolved {
-            self.push_error_at(href, task, ErrorKind::UnsupportedLink, reason);
+            self.push_link_error(href, task, reason);
         }
         for Link {
             rel,
@@ -444,10 +454,9 @@ impl Outcome {
                     self.nodes
                         .push(task.child(target, collection.clone(), false));
                 }
-                "next" => self.push_error_at(
+                "next" => self.push_link_error(
                     target.to_string(),
                     task,
-                    ErrorKind::UnsupportedLink,
                     "a next link with a method other than GET cannot be followed".into(),
                 ),
                 _ => {}

@@ -45,8 +45,8 @@ pub(crate) struct Link {
     pub method: Option<String>,
 }
 
-/// The links of a document with hrefs resolved against its URI; those that do
-/// not resolve are returned as (href, reason).
+/// The links of a document with hrefs resolved against its URI; followed links
+/// that do not resolve are returned as (href, reason).
 pub(crate) fn links(document: &Value, base: &Uri) -> (Vec<Link>, Vec<(String, String)>) {
     let mut resolved = Vec::new();
     let mut unresolved = Vec::new();
@@ -72,6 +72,7 @@ pub(crate) fn links(document: &Value, base: &Uri) -> (Vec<Link>, Vec<(String, St
                     .and_then(Value::as_str)
                     .map(str::to_string),
             }),
+            Err(_) if rel == "self" => {}
             Err(e) => unresolved.push((href.to_string(), e.to_string())),
         }
     }

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::schema::{collections_schema, errors_schema, staged_items_schema};
 use stac_indexed_format::{Counts, FORMAT_VERSION, FileEntry, Files, Manifest};
-use stac_indexed_io::{Io, Uri};
+use stac_indexed_io::{Io, Scheme, Uri};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,11 @@ pub async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
 pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> Result<IndexReport> {
     let started = Instant::now();
     let out = options.out.as_directory();
+    if out.scheme() == Scheme::Http {
+        return Err(Error::Io(stac_indexed_io::Error::NotWritable {
+            uri: out.to_string(),
+        }));
+    }
     let manifest_uri = out.join(MANIFEST_FILE)?;
     let previous = previous_manifest(&io, &options.source, &manifest_uri).await?;
     let (root, config) = match options.source {

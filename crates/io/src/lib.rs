@@ -20,4 +20,4 @@ mod uri;
 pub use error::{Error, Result};
 pub use s3::S3Options;
 pub use store::{Io, IoOptions};
-pub use uri::Uri;
+pub use uri::{Scheme, Uri};
