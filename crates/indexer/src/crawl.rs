@@ -2,13 +2,14 @@
 //!
 //! A single loop owns the state (queues, the set of URIs seen, collections,
 //! errors); fetching and parsing run as spawned tasks, at most `concurrency`
-//! at a time. Item fetches are preferred over catalog and collection fetches
-//! so that the queue of pending items stays about one collection long: memory
-//! stays flat however large the catalog. Rows leave in batches for the
-//! staging writer as soon as a batch is full.
+//! at a time. Item links wait as the unresolved hrefs of the document that
+//! holds them (tens of bytes each) and become tasks only when dispatched;
+//! catalogs and collections are fetched while fewer than `2 × concurrency`
+//! item links wait. Rows leave in batches for the staging writer as soon as a
+//! batch is full. Memory stays flat however large the catalog.
 
 use crate::batch::RowBatcher;
-use crate::document::{self, DocumentKind, Link};
+use crate::document::{self, Document, DocumentKind, RawLink};
 use crate::item::{self, Extracted};
 use crate::report::{ErrorKind, ErrorRecord};
 use crate::staging::StagingWriter;
@@ -32,7 +33,7 @@ const BATCH_ROWS: usize = 8192;
 pub(crate) struct CollectionRecord {
     pub id: String,
     pub title: Option<String>,
-    /// The document with its item/child/items links removed, as JSON text.
+    /// The document with its item/child/items/next links removed, as JSON text.
     pub json: String,
     pub href: String,
 }
@@ -64,11 +65,19 @@ struct Task {
     list: bool,
 }
 
+/// The item links of one document (or one listing), resolved when dispatched.
+struct ItemLinks {
+    base: Uri,
+    parent: Arc<str>,
+    collection: Option<Arc<str>>,
+    hrefs: std::vec::IntoIter<String>,
+}
+
 /// What one task produced.
 #[derive(Default)]
 struct Outcome {
     fetched: bool,
-    items: Vec<Task>,
+    item_links: Option<ItemLinks>,
     nodes: Vec<Task>,
     rows: Vec<item::ItemRow>,
     errors: Vec<ErrorRecord>,
@@ -80,7 +89,8 @@ struct Crawl<'a> {
     context: Arc<Context>,
     concurrency: usize,
     seen: HashSet<u64>,
-    items: VecDeque<Task>,
+    items: VecDeque<ItemLinks>,
+    pending_items: usize,
     nodes: VecDeque<Task>,
     collection_ids: HashSet<String>,
     output: CrawlOutput,
@@ -107,6 +117,7 @@ pub(crate) async fn crawl(
         concurrency: concurrency.max(1),
         seen: HashSet::new(),
         items: VecDeque::new(),
+        pending_items: 0,
         nodes: VecDeque::new(),
         collection_ids: HashSet::new(),
         output: CrawlOutput {
@@ -155,15 +166,41 @@ impl Crawl<'_> {
         }
     }
 
-    /// Items first, but fetch catalogs and collections early enough that the
-    /// next collection's items are known before this one's run out.
+    /// Catalogs and collections while few item links wait, items otherwise.
     fn next_task(&mut self) -> Option<Task> {
-        if self.items.len() < self.concurrency * 2
+        if self.pending_items < self.concurrency * 2
             && let Some(task) = self.nodes.pop_front()
         {
             return Some(task);
         }
-        self.items.pop_front().or_else(|| self.nodes.pop_front())
+        while let Some(links) = self.items.front_mut() {
+            let Some(href) = links.hrefs.next() else {
+                self.items.pop_front();
+                continue;
+            };
+            self.pending_items -= 1;
+            match links.base.join(&href) {
+                Ok(uri) if self.seen.insert(uri_key(&uri)) => {
+                    return Some(Task {
+                        uri,
+                        parent: Some(links.parent.clone()),
+                        collection: links.collection.clone(),
+                        list: false,
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.progress.add_errors(1);
+                    self.output.errors.push(ErrorRecord {
+                        uri: href,
+                        kind: ErrorKind::UnsupportedLink,
+                        message: e.to_string(),
+                        parent: Some(links.parent.to_string()),
+                    });
+                }
+            }
+        }
+        self.nodes.pop_front()
     }
 
     async fn absorb(&mut self, outcome: Outcome) -> Result<()> {
@@ -189,10 +226,9 @@ impl Crawl<'_> {
             }
         }
         if follow_links {
-            for task in outcome.items {
-                if self.seen.insert(uri_key(&task.uri)) {
-                    self.items.push_back(task);
-                }
+            if let Some(links) = outcome.item_links {
+                self.pending_items += links.hrefs.len();
+                self.items.push_back(links);
             }
             for task in outcome.nodes {
                 if self.seen.insert(uri_key(&task.uri)) {
@@ -227,23 +263,23 @@ fn uri_key(uri: &Uri) -> u64 {
     hasher.finish()
 }
 
-async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Value)> {
+async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Document)> {
     let fatal = |message: String| Error::Root {
         uri: root.to_string(),
         message,
     };
     let bytes = io.get(root).await.map_err(|e| fatal(e.to_string()))?;
-    let document: Value =
-        serde_json::from_slice(&bytes).map_err(|e| fatal(format!("not valid JSON: {e}")))?;
+    let document = document::parse(&bytes).map_err(|e| fatal(format!("not valid JSON: {e}")))?;
     match document::kind_of(&document) {
         Some(DocumentKind::Catalog | DocumentKind::Collection) => Ok((bytes, document)),
         _ => Err(fatal("not a STAC catalog or collection".into())),
     }
 }
 
-fn catalog_info(document: &Value) -> CatalogInfo {
+fn catalog_info(document: &Document) -> CatalogInfo {
     let text = |key: &str| {
         document
+            .json
             .get(key)
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -263,7 +299,7 @@ async fn run_task(context: &Context, task: &Task) -> Outcome {
         Ok(bytes) => bytes,
         Err(e) => return Outcome::error(task, ErrorKind::Fetch, e.to_string()),
     };
-    match serde_json::from_slice::<Value>(&bytes) {
+    match document::parse(&bytes) {
         Ok(document) => process(context, task, bytes, document),
         Err(e) => {
             let mut outcome =
@@ -278,11 +314,17 @@ async fn run_task(context: &Context, task: &Task) -> Outcome {
 async fn list(context: &Context, task: &Task) -> Outcome {
     match context.io.list(&task.uri).await {
         Ok(uris) => Outcome {
-            items: uris
-                .into_iter()
-                .filter(document::is_json_name)
-                .map(|uri| task.child(uri, task.collection.clone(), false))
-                .collect(),
+            item_links: Some(ItemLinks {
+                base: task.uri.clone(),
+                parent: Arc::from(task.uri.as_str()),
+                collection: task.collection.clone(),
+                hrefs: uris
+                    .into_iter()
+                    .filter(document::is_json_name)
+                    .map(|uri| uri.to_string())
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            }),
             ..Outcome::default()
         },
         Err(e) => Outcome::error(task, ErrorKind::Fetch, format!("cannot list: {e}")),
@@ -290,7 +332,7 @@ async fn list(context: &Context, task: &Task) -> Outcome {
 }
 
 /// Turns a fetched document into rows, further tasks and errors.
-fn process(context: &Context, task: &Task, bytes: Bytes, document: Value) -> Outcome {
+fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> Outcome {
     let mut outcome = Outcome {
         fetched: true,
         ..Outcome::default()
@@ -298,22 +340,23 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Value) -> Out
     match document::kind_of(&document) {
         Some(DocumentKind::Item) => {
             let hash = item::content_hash(&bytes);
-            outcome.add_item(context, task, &document, hash, task.uri.to_string());
+            outcome.add_item(context, task, &document.json, hash, task.uri.to_string());
         }
-        Some(DocumentKind::Catalog) => outcome.follow(task, &document, None),
-        Some(DocumentKind::Collection) => match document.get("id").and_then(Value::as_str) {
+        Some(DocumentKind::Catalog) => outcome.follow(task, document.links, None),
+        Some(DocumentKind::Collection) => match document.json.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
                 let id: Arc<str> = Arc::from(id);
-                outcome.follow(task, &document, Some(id.clone()));
                 outcome.collection = Some(CollectionRecord {
                     id: id.to_string(),
                     title: document
+                        .json
                         .get("title")
                         .and_then(Value::as_str)
                         .map(str::to_string),
-                    json: document::stored_collection(document).to_string(),
+                    json: document.json.to_string(),
                     href: task.uri.to_string(),
                 });
+                outcome.follow(task, document.links, Some(id));
             }
             _ => outcome.push_error(
                 task,
@@ -322,13 +365,13 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Value) -> Out
             ),
         },
         Some(DocumentKind::ItemCollection) => {
-            let features = document.get("features").and_then(Value::as_array);
+            let features = document.json.get("features").and_then(Value::as_array);
             for feature in features.into_iter().flatten() {
                 let href = feature_href(feature, &task.uri);
                 let hash = item::content_hash(feature.to_string().as_bytes());
                 outcome.add_item(context, task, feature, hash, href);
             }
-            outcome.follow(task, &document, task.collection.clone());
+            outcome.follow(task, document.links, task.collection.clone());
         }
         None => outcome.push_error(
             task,
@@ -342,11 +385,8 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Value) -> Out
 /// Where an item inside an ItemCollection can be fetched again: its absolute
 /// `self` link, or the page URI with the item id as fragment.
 fn feature_href(feature: &Value, page: &Uri) -> String {
-    let (links, _) = document::links(feature, page);
-    links
-        .into_iter()
-        .find(|link| link.rel == "self")
-        .map(|link| link.target.to_string())
+    document::self_href(feature, page)
+        .map(|uri| uri.to_string())
         .unwrap_or_else(|| {
             let id = feature
                 .get("id")
@@ -359,10 +399,10 @@ fn feature_href(feature: &Value, page: &Uri) -> String {
 }
 
 impl Task {
-    fn child(&self, uri: Uri, collection: Option<Arc<str>>, list: bool) -> Task {
+    fn child(&self, parent: &Arc<str>, uri: Uri, collection: Option<Arc<str>>, list: bool) -> Task {
         Task {
             uri,
-            parent: Some(Arc::from(self.uri.as_str())),
+            parent: Some(parent.clone()),
             collection,
             list,
         }
@@ -424,43 +464,51 @@ impl Outcome {
         }
     }
 
-    /// Queues the document's child, item, items and next links.
-    fn follow(&mut self, task: &Task, document: &Value, collection: Option<Arc<str>>) {
-        let (links, unresolved) = document::links(document, &task.uri);
-        for (href, reason) in unresolved {
-            self.push_link_error(href, task, reason);
-        }
-        for Link {
-            rel,
-            target,
-            method,
-        } in links
-        {
+    /// Queues the document's child, items and next links; keeps its item
+    /// links unresolved until they are dispatched.
+    fn follow(&mut self, task: &Task, links: Vec<RawLink>, collection: Option<Arc<str>>) {
+        let parent: Arc<str> = Arc::from(task.uri.as_str());
+        let mut item_hrefs = Vec::new();
+        for RawLink { rel, href, method } in links {
+            if rel == "item" {
+                item_hrefs.push(href);
+                continue;
+            }
+            let target = match task.uri.join(&href) {
+                Ok(target) => target,
+                Err(e) => {
+                    self.push_link_error(href, task, e.to_string());
+                    continue;
+                }
+            };
             match rel.as_str() {
-                "child" => self.nodes.push(task.child(target, None, false)),
-                "item" => self
-                    .items
-                    .push(task.child(target, collection.clone(), false)),
+                "child" => self.nodes.push(task.child(&parent, target, None, false)),
                 "items" => {
                     let list = document::is_listable(&target);
                     self.nodes
-                        .push(task.child(target, collection.clone(), list));
+                        .push(task.child(&parent, target, collection.clone(), list));
                 }
-                "next"
-                    if method
-                        .as_deref()
-                        .is_none_or(|m| m.eq_ignore_ascii_case("GET")) =>
+                _ if method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case("GET")) =>
                 {
                     self.nodes
-                        .push(task.child(target, collection.clone(), false));
+                        .push(task.child(&parent, target, collection.clone(), false));
                 }
-                "next" => self.push_link_error(
+                _ => self.push_link_error(
                     target.to_string(),
                     task,
                     "a next link with a method other than GET cannot be followed".into(),
                 ),
-                _ => {}
             }
+        }
+        if !item_hrefs.is_empty() {
+            self.item_links = Some(ItemLinks {
+                base: task.uri.clone(),
+                parent,
+                collection,
+                hrefs: item_hrefs.into_iter(),
+            });
         }
     }
 }

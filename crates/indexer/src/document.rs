@@ -1,7 +1,34 @@
 //! What a fetched JSON document is, and where its links lead.
+//!
+//! Documents are parsed so that the links the crawler follows (`child`,
+//! `item`, `items`, `next`) are taken out while deserializing, as plain
+//! strings: a static collection may list a hundred thousand items, and a
+//! `serde_json::Value` per link would cost several times the document's size.
 
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 use stac_indexed_io::Uri;
+use std::fmt;
+
+/// The relations the crawler follows.
+const FOLLOWED: [&str; 4] = ["child", "item", "items", "next"];
+
+/// A parsed document: its JSON without the followed links, and those links apart.
+#[derive(Debug)]
+pub(crate) struct Document {
+    /// The document; `Value::Null` when the top level is not a JSON object.
+    pub json: Value,
+    /// The `child`, `item`, `items` and `next` links, in document order.
+    pub links: Vec<RawLink>,
+}
+
+/// A followed link as written in the document (href not yet resolved).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RawLink {
+    pub rel: String,
+    pub href: String,
+    pub method: Option<String>,
+}
 
 /// The kinds of STAC document the crawler understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,67 +43,43 @@ pub(crate) enum DocumentKind {
     ItemCollection,
 }
 
+/// Parses a document, separating its followed links.
+pub(crate) fn parse(bytes: &[u8]) -> serde_json::Result<Document> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let document = DocumentSeed.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(document)
+}
+
 /// Tells a document's kind from its `type` (and, for old catalogs, its shape).
-pub(crate) fn kind_of(document: &Value) -> Option<DocumentKind> {
-    match document.get("type").and_then(Value::as_str) {
+pub(crate) fn kind_of(document: &Document) -> Option<DocumentKind> {
+    let json = &document.json;
+    match json.get("type").and_then(Value::as_str) {
         Some("Catalog") => Some(DocumentKind::Catalog),
         Some("Collection") => Some(DocumentKind::Collection),
         Some("Feature") => Some(DocumentKind::Item),
         Some("FeatureCollection") => Some(DocumentKind::ItemCollection),
         // STAC before 1.0 had no "type" on catalogs and collections.
-        None if document.get("extent").is_some() && document.get("id").is_some() => {
+        None if json.get("extent").is_some() && json.get("id").is_some() => {
             Some(DocumentKind::Collection)
         }
-        None if document.get("links").is_some() && document.get("id").is_some() => {
+        None if json.get("id").is_some()
+            && (json.get("links").is_some() || !document.links.is_empty()) =>
+        {
             Some(DocumentKind::Catalog)
         }
         _ => None,
     }
 }
 
-/// A link found in a document, resolved against it.
-#[derive(Clone, Debug)]
-pub(crate) struct Link {
-    /// The relation.
-    pub rel: String,
-    /// The resolved target.
-    pub target: Uri,
-    /// The HTTP method, for `next` links that declare one.
-    pub method: Option<String>,
-}
-
-/// The links of a document with hrefs resolved against its URI; followed links
-/// that do not resolve are returned as (href, reason).
-pub(crate) fn links(document: &Value, base: &Uri) -> (Vec<Link>, Vec<(String, String)>) {
-    let mut resolved = Vec::new();
-    let mut unresolved = Vec::new();
-    let Some(entries) = document.get("links").and_then(Value::as_array) else {
-        return (resolved, unresolved);
-    };
-    for link in entries {
-        let (Some(rel), Some(href)) = (
-            link.get("rel").and_then(Value::as_str),
-            link.get("href").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        if !matches!(rel, "child" | "item" | "items" | "next" | "self") {
-            continue;
-        }
-        match base.join(href) {
-            Ok(target) => resolved.push(Link {
-                rel: rel.to_string(),
-                target,
-                method: link
-                    .get("method")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            }),
-            Err(_) if rel == "self" => {}
-            Err(e) => unresolved.push((href.to_string(), e.to_string())),
-        }
-    }
-    (resolved, unresolved)
+/// The absolute `self` link of a feature, resolved against the page that holds it.
+pub(crate) fn self_href(feature: &Value, page: &Uri) -> Option<Uri> {
+    feature
+        .get("links")?
+        .as_array()?
+        .iter()
+        .filter(|link| link.get("rel").and_then(Value::as_str) == Some("self"))
+        .find_map(|link| page.join(link.get("href")?.as_str()?).ok())
 }
 
 /// Whether an `items` link should be listed (a directory or S3 prefix) rather
@@ -94,19 +97,153 @@ pub(crate) fn is_json_name(uri: &Uri) -> bool {
         .is_some_and(|name| name.ends_with(".json") || name.ends_with(".geojson"))
 }
 
-/// A collection document as stored in the index: its `item`, `child` and
-/// `items` links removed (the API makes its own; a static collection can list
-/// thousands of items).
-pub(crate) fn stored_collection(mut collection: Value) -> Value {
-    if let Some(links) = collection.get_mut("links").and_then(Value::as_array_mut) {
-        links.retain(|link| {
-            !matches!(
-                link.get("rel").and_then(Value::as_str),
-                Some("item" | "child" | "items")
-            )
-        });
+/// Deserializes a whole document; anything but an object becomes `Null`.
+struct DocumentSeed;
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed {
+    type Value = Document;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Document, D::Error> {
+        deserializer.deserialize_any(self)
     }
-    collection
+}
+
+impl<'de> Visitor<'de> for DocumentSeed {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut json = Map::new();
+        let mut links = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = if key == "links" {
+                Value::Array(map.next_value_seed(LinksSeed {
+                    followed: &mut links,
+                })?)
+            } else {
+                map.next_value()?
+            };
+            json.insert(key, value);
+        }
+        Ok(Document {
+            json: Value::Object(json),
+            links,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(not_an_object())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+
+    fn visit_unit<E>(self) -> Result<Document, E> {
+        Ok(not_an_object())
+    }
+}
+
+fn not_an_object() -> Document {
+    Document {
+        json: Value::Null,
+        links: Vec::new(),
+    }
+}
+
+/// Deserializes a `links` array: followed links go to `followed`, the others are kept.
+struct LinksSeed<'a> {
+    followed: &'a mut Vec<RawLink>,
+}
+
+impl<'de> DeserializeSeed<'de> for LinksSeed<'_> {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Value>, D::Error> {
+        let value = deserializer.deserialize_any(self)?;
+        Ok(value)
+    }
+}
+
+impl<'de> Visitor<'de> for LinksSeed<'_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of links")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut kept = Vec::new();
+        while let Some(link) = seq.next_element::<Value>()? {
+            match followed_link(&link) {
+                Some(raw) => self.followed.push(raw),
+                None => kept.push(link),
+            }
+        }
+        Ok(kept)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<E>(self) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+}
+
+fn followed_link(link: &Value) -> Option<RawLink> {
+    let rel = link.get("rel")?.as_str()?;
+    let href = link.get("href")?.as_str()?;
+    FOLLOWED.contains(&rel).then(|| RawLink {
+        rel: rel.to_string(),
+        href: href.to_string(),
+        method: link
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
 }
 
 #[cfg(test)]
@@ -114,62 +251,92 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn kinds_come_from_type_or_shape() {
-        assert_eq!(
-            kind_of(&json!({"type": "Catalog"})),
-            Some(DocumentKind::Catalog)
-        );
-        assert_eq!(
-            kind_of(&json!({"type": "Collection"})),
-            Some(DocumentKind::Collection)
-        );
-        assert_eq!(
-            kind_of(&json!({"type": "Feature"})),
-            Some(DocumentKind::Item)
-        );
-        assert_eq!(
-            kind_of(&json!({"type": "FeatureCollection"})),
-            Some(DocumentKind::ItemCollection)
-        );
-        assert_eq!(
-            kind_of(&json!({"id": "x", "extent": {}, "links": []})),
-            Some(DocumentKind::Collection)
-        );
-        assert_eq!(
-            kind_of(&json!({"id": "x", "links": []})),
-            Some(DocumentKind::Catalog)
-        );
-        assert_eq!(kind_of(&json!({"type": "Point"})), None);
-        assert_eq!(kind_of(&json!([1, 2])), None);
+    fn parsed(value: Value) -> Document {
+        parse(value.to_string().as_bytes()).unwrap()
     }
 
     #[test]
-    fn links_resolve_against_the_document() {
-        let base = Uri::parse("https://h/cat/collection.json").unwrap();
-        let document = json!({"links": [
-            {"rel": "item", "href": "./items/a.json"},
-            {"rel": "child", "href": "../other/catalog.json"},
+    fn kinds_come_from_type_or_shape() {
+        let kind = |value: Value| kind_of(&parsed(value));
+        assert_eq!(
+            kind(json!({"type": "Catalog"})),
+            Some(DocumentKind::Catalog)
+        );
+        assert_eq!(
+            kind(json!({"type": "Collection"})),
+            Some(DocumentKind::Collection)
+        );
+        assert_eq!(kind(json!({"type": "Feature"})), Some(DocumentKind::Item));
+        assert_eq!(
+            kind(json!({"type": "FeatureCollection"})),
+            Some(DocumentKind::ItemCollection)
+        );
+        assert_eq!(
+            kind(json!({"id": "x", "extent": {}, "links": []})),
+            Some(DocumentKind::Collection)
+        );
+        assert_eq!(
+            kind(json!({"id": "x", "links": [{"rel": "child", "href": "c.json"}]})),
+            Some(DocumentKind::Catalog)
+        );
+        assert_eq!(kind(json!({"type": "Point"})), None);
+        assert_eq!(kind(json!([1, 2])), None);
+        assert_eq!(kind(json!("text")), None);
+    }
+
+    #[test]
+    fn followed_links_are_taken_out_and_the_rest_kept() {
+        let document = parsed(json!({"id": "c", "links": [
+            {"rel": "item", "href": "./items/a.json", "type": "application/geo+json"},
             {"rel": "license", "href": "https://license"},
+            {"rel": "child", "href": "../other/catalog.json"},
             {"rel": "next", "href": "items?page=2", "method": "GET"},
-            {"rel": "item", "href": "ftp://nope/x.json"},
-            {"rel": "item"}
-        ]});
-        let (resolved, unresolved) = links(&document, &base);
-        let targets: Vec<_> = resolved
+            {"rel": "items", "href": "./items/"},
+            {"rel": "item"},
+            "garbage"
+        ]}));
+        let rels: Vec<(&str, &str)> = document
+            .links
             .iter()
-            .map(|l| (l.rel.as_str(), l.target.as_str()))
+            .map(|l| (l.rel.as_str(), l.href.as_str()))
             .collect();
         assert_eq!(
-            targets,
+            rels,
             vec![
-                ("item", "https://h/cat/items/a.json"),
-                ("child", "https://h/other/catalog.json"),
-                ("next", "https://h/cat/items?page=2"),
+                ("item", "./items/a.json"),
+                ("child", "../other/catalog.json"),
+                ("next", "items?page=2"),
+                ("items", "./items/")
             ]
         );
-        assert_eq!(resolved[2].method.as_deref(), Some("GET"));
-        assert_eq!(unresolved.len(), 1);
+        assert_eq!(document.links[2].method.as_deref(), Some("GET"));
+        assert_eq!(
+            document.json["links"],
+            json!([{"rel": "license", "href": "https://license"}, {"rel": "item"}, "garbage"])
+        );
+    }
+
+    #[test]
+    fn odd_links_values_and_invalid_json() {
+        assert!(parsed(json!({"id": "c", "links": "nope"})).links.is_empty());
+        assert!(
+            parsed(json!({"id": "c", "links": {"a": 1}}))
+                .links
+                .is_empty()
+        );
+        assert!(parse(b"{\"id\": ").is_err());
+        assert!(parse(b"{} trailing").is_err());
+    }
+
+    #[test]
+    fn self_links_of_features_resolve_against_the_page() {
+        let page = Uri::parse("https://h/a/page.json?x=1").unwrap();
+        let feature = json!({"links": [{"rel": "self", "href": "../items/f.json"}]});
+        assert_eq!(
+            self_href(&feature, &page).unwrap().as_str(),
+            "https://h/items/f.json"
+        );
+        assert!(self_href(&json!({"links": []}), &page).is_none());
     }
 
     #[test]
@@ -181,13 +348,5 @@ mod tests {
             &Uri::parse("https://h/collections/x/items").unwrap()
         ));
         assert!(!is_listable(&Uri::parse("/data/items.geojson").unwrap()));
-    }
-
-    #[test]
-    fn stored_collections_drop_structural_links() {
-        let stored = stored_collection(json!({"links": [
-            {"rel": "item", "href": "a.json"}, {"rel": "license", "href": "l"}, {"rel": "child", "href": "c.json"}
-        ]}));
-        assert_eq!(stored["links"], json!([{"rel": "license", "href": "l"}]));
     }
 }

@@ -20,8 +20,10 @@ use std::path::{Path, PathBuf};
 /// collection and datetime filters skip most groups.
 pub(crate) const ITEMS_ROW_GROUP: usize = 10_240;
 
-/// DuckDB's memory bound while sorting (it spills beyond it).
-const MEMORY_LIMIT: &str = "256MB";
+/// DuckDB's memory bound while sorting (it spills beyond it). One thread:
+/// each sorting thread holds its own buffers, and a parallel sort of wide
+/// rows exceeded a 128 MB limit at 1M items where one thread stays inside.
+const MEMORY_LIMIT: &str = "192MB";
 
 /// The published items table and what was learned making it.
 #[derive(Debug)]
@@ -52,15 +54,22 @@ pub(crate) fn finalize(
     let staged = sql_string(staged);
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({staged});
-         CREATE TEMP VIEW ranked AS SELECT *, row_number() OVER (PARTITION BY {COLLECTION}, {ID} ORDER BY {HREF}) AS dup_rank
-           FROM staged WHERE {COLLECTION} IN (SELECT id FROM crawled_collections);"
+         CREATE TEMP TABLE duplicates AS
+           SELECT {COLLECTION}, {ID}, min({HREF}) AS kept FROM staged
+           WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
+           GROUP BY ALL HAVING count(*) > 1;
+         CREATE TEMP TABLE dropped AS
+           SELECT s.{HREF}, s.{COLLECTION}, s.{ID}, d.kept FROM staged s
+           JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;"
     ))?;
     let mut errors = unknown_collection_errors(&connection)?;
     errors.extend(duplicate_errors(&connection)?);
     let sorted = work.join("sorted.parquet");
     let items_path = work.join("items.parquet");
     connection.execute_batch(&format!(
-        "COPY (SELECT * EXCLUDE (dup_rank) FROM ranked WHERE dup_rank = 1
+        "COPY (SELECT * FROM staged
+               WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
+                 AND {HREF} NOT IN (SELECT {HREF} FROM dropped)
                ORDER BY {COLLECTION}, coalesce({DATETIME}, {START_DATETIME}) DESC NULLS LAST, {ID})
            TO {sorted} (FORMAT parquet, COMPRESSION uncompressed);
          COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number)
@@ -91,6 +100,7 @@ fn open(work: &Path) -> Result<Connection> {
         "SET memory_limit = '{MEMORY_LIMIT}';
          SET temp_directory = {spill};
          SET preserve_insertion_order = true;
+         SET threads = 1;
          SET autoinstall_known_extensions = false;
          SET autoload_known_extensions = false;",
         spill = sql_string(&spill)
@@ -125,9 +135,7 @@ fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>
 
 fn duplicate_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
     let mut statement = connection.prepare(&format!(
-        "SELECT d.{HREF}, d.{COLLECTION}, d.{ID}, k.{HREF} FROM ranked d
-         JOIN ranked k ON k.{COLLECTION} = d.{COLLECTION} AND k.{ID} = d.{ID} AND k.dup_rank = 1
-         WHERE d.dup_rank > 1 ORDER BY d.{HREF}"
+        "SELECT {HREF}, {COLLECTION}, {ID}, kept FROM dropped ORDER BY {HREF}"
     ))?;
     let rows = statement.query_map([], |row| {
         let (href, collection, id, kept): (String, String, String, String) =

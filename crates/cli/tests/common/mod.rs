@@ -148,7 +148,7 @@ fn moto_server_binary() -> PathBuf {
 }
 
 impl Moto {
-    /// Starts moto_server on a free port and waits until it answers.
+    /// Starts moto_server on a free port and waits until it answers HTTP.
     pub fn start() -> Moto {
         let binary = moto_server_binary();
         assert!(
@@ -170,7 +170,11 @@ impl Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let moto = Moto { child, endpoint };
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let answered = Command::new("curl")
+                .args(["--silent", "--fail", "--output", "/dev/null", &moto.endpoint])
+                .status()
+                .is_ok_and(|status| status.success());
+            if answered {
                 return moto;
             }
             std::thread::sleep(Duration::from_millis(100));
