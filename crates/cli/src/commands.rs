@@ -48,10 +48,10 @@ pub struct InspectArgs {
     #[arg(env = "STAC_INDEXED_INDEX")]
     index: String,
     /// How many errors to show.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, env = "STAC_INDEXED_INSPECT_ERRORS", default_value_t = 20)]
     errors: usize,
     /// Print JSON instead of text.
-    #[arg(long)]
+    #[arg(long, env = "STAC_INDEXED_INSPECT_JSON")]
     json: bool,
 }
 

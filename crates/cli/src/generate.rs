@@ -13,16 +13,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// How many items in all.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "STAC_INDEXED_GENERATE_ITEMS", default_value_t = 1000)]
     items: u64,
     /// How many collections the items are spread over.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "STAC_INDEXED_GENERATE_COLLECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     collections: u64,
     /// The directory to write (created; existing files are overwritten).
-    #[arg(long)]
+    #[arg(long, env = "STAC_INDEXED_GENERATE_OUT")]
     out: PathBuf,
     /// Changes every generated value.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, env = "STAC_INDEXED_GENERATE_SEED", default_value_t = 42)]
     seed: u64,
 }
 

@@ -171,7 +171,13 @@ impl Moto {
         let moto = Moto { child, endpoint };
         for _ in 0..100 {
             let answered = Command::new("curl")
-                .args(["--silent", "--fail", "--output", "/dev/null", &moto.endpoint])
+                .args([
+                    "--silent",
+                    "--fail",
+                    "--output",
+                    "/dev/null",
+                    &moto.endpoint,
+                ])
                 .status()
                 .is_ok_and(|status| status.success());
             if answered {
