@@ -3,6 +3,7 @@
 mod commands;
 mod generate;
 mod logging;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ enum Command {
     Inspect(commands::InspectArgs),
     /// Delete old index versions, keeping the newest N.
     Gc(commands::GcArgs),
+    /// Serve the STAC API over an index.
+    Serve(serve::ServeArgs),
     /// Write a deterministic synthetic catalog (for benchmarks).
     Generate(generate::GenerateArgs),
 }
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             Command::Index(args) => commands::index(args, &cli.global).await,
             Command::Inspect(args) => commands::inspect(args, &cli.global).await,
             Command::Gc(args) => commands::gc(args, &cli.global).await,
+            Command::Serve(args) => serve::run(args, &cli.global).await,
             Command::Generate(args) => generate::run(args),
         }
     });

@@ -1,0 +1,56 @@
+//! What an operator can configure about the API.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// API settings (the `serve` flags).
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The landing page id (default: the root catalog's id).
+    pub id: Option<String>,
+    /// The landing page title (default: the root catalog's title).
+    pub title: Option<String>,
+    /// The landing page description (default: the root catalog's description).
+    pub description: Option<String>,
+    /// `limit` when a request gives none.
+    pub default_limit: usize,
+    /// Larger `limit`s are clamped to this.
+    pub max_limit: usize,
+    /// A path prefix for every link (e.g. an API Gateway stage, `/prod`).
+    pub root_path: String,
+    /// Where remote index files are copied, one directory per index version.
+    pub cache_dir: PathBuf,
+    /// How often the manifest is checked for a new version (`None`: never).
+    pub reload_interval: Option<Duration>,
+    /// How many item documents are fetched at once, over all requests.
+    pub fetch_concurrency: usize,
+    /// The item cache's size in bytes.
+    pub item_cache_bytes: usize,
+    /// How many DuckDB connections serve queries at once.
+    pub connections: usize,
+    /// A secret mixed into paging-token signatures (the same on every instance).
+    pub token_secret: String,
+    /// Load the items table into memory after start-up (faster queries).
+    pub in_memory: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ApiConfig {
+            id: None,
+            title: None,
+            description: None,
+            default_limit: 10,
+            max_limit: 10_000,
+            root_path: String::new(),
+            cache_dir: std::env::temp_dir().join("stac-indexed-cache"),
+            reload_interval: Some(Duration::from_secs(60)),
+            fetch_concurrency: 64,
+            item_cache_bytes: 64 * 1024 * 1024,
+            connections: cores * 2,
+            token_secret: String::new(),
+            in_memory: true,
+        }
+    }
+}

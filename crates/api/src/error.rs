@@ -1,0 +1,88 @@
+//! The API's error type and its HTTP form: `{"code": "...", "description": "..."}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything a request can fail with; each maps to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The client sent an invalid parameter (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The collection or item does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not allowed on this path (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A paging token from another index version (409).
+    #[error("{0}")]
+    IndexChanged(String),
+    /// An item in the index could not be read from its source (502).
+    #[error("{0}")]
+    SourceUnavailable(String),
+    /// No index is loaded yet (503).
+    #[error("{0}")]
+    NotReady(String),
+    /// DuckDB failed (500).
+    #[error("query failed: {0}")]
+    DuckDb(#[from] duckdb::Error),
+    /// Reading the index failed (500).
+    #[error(transparent)]
+    Io(#[from] stac_indexed_io::Error),
+    /// The index files are invalid (500).
+    #[error(transparent)]
+    Format(#[from] stac_indexed_format::Error),
+    /// Anything else that is the server's fault (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The API's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::IndexChanged(_) => StatusCode::CONFLICT,
+            Error::SourceUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Error::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::DuckDb(_) | Error::Io(_) | Error::Format(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The `code` of the error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "BadRequest",
+            Error::NotFound(_) => "NotFound",
+            Error::MethodNotAllowed(_) => "MethodNotAllowed",
+            Error::IndexChanged(_) => "IndexChanged",
+            Error::SourceUnavailable(_) => "SourceUnavailable",
+            Error::NotReady(_) => "NotReady",
+            _ => "InternalServerError",
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Error {
+        Error::BadRequest(message.into())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = json!({"code": self.code(), "description": self.to_string()});
+        (status, axum::Json(body)).into_response()
+    }
+}

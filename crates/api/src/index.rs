@@ -1,0 +1,298 @@
+//! One loaded index version, and the handle that swaps in new ones.
+//!
+//! Loading a version copies its files to the local cache when they are
+//! remote (once per version), opens an in-process DuckDB database whose
+//! `items` view reads the Parquet file directly, and reads the (small)
+//! collections table. Start-up does no scan of the items. When configured,
+//! a background task then copies the items into an in-memory table with an
+//! index on (collection, id) and repoints the view at it: queries get faster
+//! without ever waiting for it.
+
+use crate::pool::Pool;
+use crate::spatial::{INTERSECTS, IntersectsFunction};
+use crate::{ApiConfig, Error, Result};
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use duckdb::Connection;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use stac_indexed_format::manifest::MANIFEST_FILE;
+use stac_indexed_format::{FileEntry, Manifest};
+use stac_indexed_io::{Io, Uri};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A collection as the index holds it.
+#[derive(Debug)]
+pub struct Collection {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// The collection document (without item/child links).
+    pub json: Value,
+    /// Where the document was read from (relative hrefs resolve against it).
+    pub href: Uri,
+    /// How many items the index holds for it.
+    pub item_count: u64,
+}
+
+/// One loaded, immutable index version. Requests hold an `Arc` to the version
+/// they started with, so a swap never changes an answer half-way.
+pub struct IndexVersion {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// When this process loaded it.
+    pub loaded_at: DateTime<Utc>,
+    /// Connections to its database.
+    pub pool: Arc<Pool>,
+    /// Collections, sorted by id.
+    pub collections: Vec<Collection>,
+    positions: HashMap<String, usize>,
+}
+
+impl IndexVersion {
+    /// A collection by id.
+    pub fn collection(&self, id: &str) -> Option<&Collection> {
+        self.positions.get(id).map(|i| &self.collections[*i])
+    }
+
+    /// The index id.
+    pub fn id(&self) -> &str {
+        &self.manifest.index_id
+    }
+}
+
+/// The current index version, swapped atomically when a new one is published.
+pub struct IndexHandle {
+    current: ArcSwap<IndexVersion>,
+    manifest_uri: Uri,
+    io: Arc<Io>,
+    config: ApiConfig,
+}
+
+impl IndexHandle {
+    /// Loads the version named by the manifest at `manifest_uri` (a manifest
+    /// or the directory that holds one).
+    pub async fn open(
+        manifest_uri: Uri,
+        io: Arc<Io>,
+        config: ApiConfig,
+    ) -> Result<Arc<IndexHandle>> {
+        let manifest_uri = if manifest_uri.as_str().ends_with(".json") {
+            manifest_uri
+        } else {
+            manifest_uri.as_directory().join(MANIFEST_FILE)?
+        };
+        let manifest = read_manifest(&io, &manifest_uri).await?;
+        let version = load(&io, &manifest_uri, manifest, &config).await?;
+        let handle = Arc::new(IndexHandle {
+            current: ArcSwap::from(version),
+            manifest_uri,
+            io,
+            config,
+        });
+        Ok(handle)
+    }
+
+    /// The version to answer a request with.
+    pub fn current(&self) -> Arc<IndexVersion> {
+        self.current.load_full()
+    }
+
+    /// Checks the manifest once; loads and swaps in a new version if there is
+    /// one. Returns whether the version changed.
+    pub async fn refresh(&self) -> Result<bool> {
+        let manifest = read_manifest(&self.io, &self.manifest_uri).await?;
+        if manifest.index_id == self.current().id() {
+            return Ok(false);
+        }
+        let version = load(&self.io, &self.manifest_uri, manifest, &self.config).await?;
+        tracing::info!(index_id = version.id(), "new index version loaded");
+        self.current.store(version);
+        Ok(true)
+    }
+
+    /// Checks for a new version every `reload_interval`, forever.
+    pub fn spawn_reloader(self: &Arc<Self>) {
+        let Some(interval) = self.config.reload_interval else {
+            return;
+        };
+        let handle = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(handle) = handle.upgrade() else {
+                    return;
+                };
+                if let Err(error) = handle.refresh().await {
+                    tracing::warn!(%error, "checking for a new index version failed");
+                }
+            }
+        });
+    }
+}
+
+async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
+    let bytes = io.get(uri).await?;
+    Ok(Manifest::from_json(&bytes)?)
+}
+
+/// Opens one version: local files, database, collections.
+async fn load(
+    io: &Io,
+    manifest_uri: &Uri,
+    manifest: Manifest,
+    config: &ApiConfig,
+) -> Result<Arc<IndexVersion>> {
+    let files = &manifest.files;
+    let cache = config.cache_dir.join(&manifest.index_id);
+    let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
+    let collections = local_file(
+        io,
+        manifest_uri,
+        &files.collections,
+        &cache,
+        "collections.parquet",
+    )
+    .await?;
+    let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
+    let connections = config.connections;
+    let in_memory = config.in_memory;
+    let (pool, collections) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let connection = open_database(&items, &errors)?;
+        let collections = read_collections(&connection, &collections)?;
+        let pool = Pool::new(connection, connections)?;
+        Ok((pool, collections))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    if in_memory {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match pool.run(load_into_memory).await {
+                Ok(()) => tracing::info!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    "items loaded into memory"
+                ),
+                Err(error) => tracing::warn!(%error, "items stay on Parquet"),
+            }
+        });
+    }
+    let positions = collections
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    Ok(Arc::new(IndexVersion {
+        manifest,
+        loaded_at: Utc::now(),
+        pool,
+        collections,
+        positions,
+    }))
+}
+
+/// The local path of an index file: in place for local indexes, otherwise a
+/// copy in the cache directory (made once, checked against the manifest).
+async fn local_file(
+    io: &Io,
+    manifest_uri: &Uri,
+    entry: &FileEntry,
+    cache: &Path,
+    name: &str,
+) -> Result<PathBuf> {
+    let uri = manifest_uri.join(&entry.path)?;
+    if let Some(path) = uri.to_file_path() {
+        return Ok(path);
+    }
+    let path = cache.join(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let bytes: Bytes = io.get(&uri).await?;
+    let digest = hex_digest(&bytes);
+    if digest != entry.sha256 {
+        return Err(Error::Internal(format!(
+            "{uri} does not match its checksum in the manifest (got {digest}, expected {})",
+            entry.sha256
+        )));
+    }
+    let write = |path: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(cache)?;
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, &bytes)?;
+        std::fs::rename(&partial, path)
+    };
+    write(&path).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn sql_path(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+fn open_database(items: &Path, errors: &Path) -> Result<Connection> {
+    let connection = Connection::open_in_memory()?;
+    connection.execute_batch(&format!(
+        "SET threads = 1;
+         SET TimeZone = 'UTC';
+         SET autoinstall_known_extensions = false;
+         SET autoload_known_extensions = false;
+         CREATE VIEW items AS SELECT * FROM read_parquet({items});
+         CREATE VIEW errors AS SELECT * FROM read_parquet({errors});",
+        items = sql_path(items),
+        errors = sql_path(errors),
+    ))?;
+    connection.register_scalar_function::<IntersectsFunction>(INTERSECTS)?;
+    Ok(connection)
+}
+
+/// Copies the items into memory and repoints the `items` view at the copy.
+fn load_into_memory(connection: &Connection) -> Result<()> {
+    connection.execute_batch(
+        "CREATE TABLE items_in_memory AS SELECT * FROM items ORDER BY seq;
+         CREATE INDEX items_by_key ON items_in_memory (collection, id);
+         CREATE OR REPLACE VIEW items AS SELECT * FROM items_in_memory;",
+    )?;
+    Ok(())
+}
+
+fn read_collections(connection: &Connection, path: &Path) -> Result<Vec<Collection>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT id, title, json, href, item_count FROM read_parquet({}) ORDER BY id",
+        sql_path(path)
+    ))?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, Option<String>>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut collections = Vec::new();
+    for row in rows {
+        let (id, title, json, href, item_count) = row?;
+        collections.push(Collection {
+            json: serde_json::from_str(&json)
+                .map_err(|e| Error::Internal(format!("collection {id}: {e}")))?,
+            href: Uri::parse(&href)?,
+            id,
+            title,
+            item_count: item_count as u64,
+        });
+    }
+    Ok(collections)
+}

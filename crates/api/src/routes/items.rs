@@ -1,0 +1,85 @@
+//! `/collections/{collectionId}/items` and `/collections/{collectionId}/items/{itemId}`.
+
+use super::search::respond;
+use super::{base_url, json_response, query_pairs};
+use crate::links::{GEOJSON, rewrite_item};
+use crate::search::{Original, Search};
+use crate::{AppState, Error, Result, query};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+
+/// The items of one collection, paged.
+#[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "Features",
+    params(
+        ("collectionId" = String, Path, description = "The collection id"),
+        ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy (or 6 numbers with heights)"),
+        ("datetime" = Option<String>, Query, description = "An RFC 3339 instant or interval"),
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
+    ),
+    responses((status = 200, description = "A page of the collection's items", content_type = "application/geo+json"),
+              (status = 400, description = "An invalid parameter"),
+              (status = 404, description = "No such collection")))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    uri: Uri,
+) -> Result<Response> {
+    if state.index.current().collection(&collection).is_none() {
+        return Err(Error::NotFound(format!(
+            "collection {collection:?} does not exist"
+        )));
+    }
+    let pairs = query_pairs(&uri);
+    let search = Search::from_query(&pairs, state.limits())?;
+    respond(
+        &state,
+        &base_url(&headers, &state),
+        search,
+        Original::Query(pairs),
+        Some(&collection),
+    )
+    .await
+}
+
+/// One item.
+#[utoipa::path(get, path = "/collections/{collectionId}/items/{itemId}", tag = "Features",
+    params(("collectionId" = String, Path, description = "The collection id"),
+           ("itemId" = String, Path, description = "The item id")),
+    responses((status = 200, description = "The item", content_type = "application/geo+json"),
+              (status = 404, description = "No such collection or item"),
+              (status = 502, description = "The item is indexed but its source cannot be read")))]
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response> {
+    let index = state.index.current();
+    if index.collection(&collection).is_none() {
+        return Err(Error::NotFound(format!(
+            "collection {collection:?} does not exist"
+        )));
+    }
+    let (c, i) = (collection.clone(), id.clone());
+    let hit = index
+        .pool
+        .run(move |connection| query::item(connection, &c, &i))
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "item {id:?} does not exist in collection {collection:?}"
+            ))
+        })?;
+    let document = state.fetcher.fetch(&hit).await?;
+    let source = stac_indexed_io::Uri::parse(&hit.href).ok();
+    let item = rewrite_item(
+        document,
+        source.as_ref(),
+        &base_url(&headers, &state),
+        &hit.collection,
+        &hit.id,
+    );
+    Ok(json_response(GEOJSON, &item))
+}

@@ -1,0 +1,76 @@
+//! `/` and `/conformance`.
+
+use super::{base_url, json_response};
+use crate::AppState;
+use crate::links::{GEOJSON, JSON, link};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+/// The conformance classes implemented, exactly.
+pub const CONFORMANCE: &[&str] = &[
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+/// The media type of the OpenAPI document.
+pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// The landing page.
+#[utoipa::path(get, path = "/", tag = "Core",
+    responses((status = 200, description = "The landing page: a STAC Catalog with links to everything else", content_type = "application/json")))]
+pub async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let index = state.index.current();
+    let base = base_url(&headers, &state);
+    let catalog = &index.manifest.catalog;
+    let config = &state.config;
+    let mut links = vec![
+        link("self", base.root(), JSON),
+        link("root", base.root(), JSON),
+        link("conformance", base.href(&["conformance"]), JSON),
+        link("service-desc", base.href(&["api"]), OPENAPI),
+        link("service-doc", base.href(&["api.html"]), "text/html"),
+        link("data", base.href(&["collections"]), JSON),
+        json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "GET"}),
+        json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "POST"}),
+    ];
+    for collection in &index.collections {
+        let mut child = link("child", base.href(&["collections", &collection.id]), JSON);
+        if let Some(title) = &collection.title {
+            child["title"] = Value::String(title.clone());
+        }
+        links.push(child);
+    }
+    let body = json!({
+        "type": "Catalog",
+        "stac_version": "1.1.0",
+        "id": config.id.clone().unwrap_or_else(|| non_empty(&catalog.id, "stac-indexed")),
+        "title": config.title.clone().or_else(|| catalog.title.clone()).unwrap_or_else(|| "stac-indexed".into()),
+        "description": config.description.clone().or_else(|| catalog.description.clone())
+            .unwrap_or_else(|| "A STAC API served from a Parquet index".into()),
+        "conformsTo": CONFORMANCE,
+        "links": links,
+    });
+    json_response("application/json", &body)
+}
+
+fn non_empty(text: &str, default: &str) -> String {
+    if text.is_empty() {
+        default.to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The conformance classes.
+#[utoipa::path(get, path = "/conformance", tag = "Core",
+    responses((status = 200, description = "The conformance classes this API implements", content_type = "application/json")))]
+pub async fn conformance() -> Response {
+    json_response("application/json", &json!({"conformsTo": CONFORMANCE}))
+}

@@ -1,0 +1,416 @@
+//! Item search parameters: parsed from a GET query string or a POST body,
+//! validated into one [`Search`].
+
+use crate::{Error, Result};
+use chrono::DateTime;
+use serde_json::{Map, Value};
+use stac_indexed_format::geometry::{Bbox, encode_geojson};
+
+/// A validated search.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Search {
+    /// Only these item ids.
+    pub ids: Option<Vec<String>>,
+    /// Only these collections.
+    pub collections: Option<Vec<String>>,
+    /// Items whose geometry intersects this box (west may exceed east: antimeridian).
+    pub bbox: Option<Bbox>,
+    /// Items whose geometry intersects this geometry.
+    pub intersects: Option<QueryGeometry>,
+    /// Items whose datetime or range meets this interval (UTC microseconds, open ends as None).
+    pub datetime: Option<Interval>,
+    /// Page size.
+    pub limit: usize,
+    /// The paging token, if any.
+    pub token: Option<String>,
+}
+
+/// A closed or half-open time interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval {
+    /// The start, inclusive.
+    pub start: Option<i64>,
+    /// The end, inclusive.
+    pub end: Option<i64>,
+}
+
+/// A query geometry, validated, as WKB with its bounds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryGeometry {
+    /// 2D ISO WKB.
+    pub wkb: Vec<u8>,
+    /// Its bounds.
+    pub bbox: Bbox,
+}
+
+/// Limits that apply to every search.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The page size when none is asked for.
+    pub default: usize,
+    /// Larger page sizes are clamped to this.
+    pub max: usize,
+}
+
+/// The search parameters as they arrived, for re-use in paging links.
+#[derive(Clone, Debug)]
+pub enum Original {
+    /// GET: the query pairs, in order.
+    Query(Vec<(String, String)>),
+    /// POST: the JSON body.
+    Body(Map<String, Value>),
+}
+
+impl Search {
+    /// Parses GET query pairs (unknown parameters are ignored, per the spec).
+    pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<Search> {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let search = Search {
+            ids: get("ids").map(comma_list),
+            collections: get("collections").map(comma_list),
+            bbox: get("bbox").map(parse_bbox_text).transpose()?,
+            intersects: get("intersects").map(parse_intersects_text).transpose()?,
+            datetime: get("datetime").map(parse_datetime).transpose()?,
+            limit: get("limit")
+                .map(|text| parse_limit_text(text, limits))
+                .transpose()?
+                .unwrap_or(limits.default),
+            token: get("token").filter(|t| !t.is_empty()).map(str::to_string),
+        };
+        search.check()
+    }
+
+    /// Parses a POST body (unknown members are ignored, per the spec).
+    pub fn from_body(body: &Map<String, Value>, limits: Limits) -> Result<Search> {
+        let member = |name: &str| body.get(name).filter(|v| !v.is_null());
+        let search = Search {
+            ids: member("ids").map(|v| string_list(v, "ids")).transpose()?,
+            collections: member("collections")
+                .map(|v| string_list(v, "collections"))
+                .transpose()?,
+            bbox: member("bbox").map(parse_bbox_json).transpose()?,
+            intersects: member("intersects").map(parse_intersects).transpose()?,
+            datetime: member("datetime")
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| Error::bad_request("datetime must be a string"))
+                        .and_then(parse_datetime)
+                })
+                .transpose()?,
+            limit: member("limit")
+                .map(|v| parse_limit_json(v, limits))
+                .transpose()?
+                .unwrap_or(limits.default),
+            token: member("token")
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| Error::bad_request("token must be a string"))
+                })
+                .transpose()?,
+        };
+        search.check()
+    }
+
+    fn check(self) -> Result<Search> {
+        if self.bbox.is_some() && self.intersects.is_some() {
+            return Err(Error::bad_request(
+                "bbox and intersects cannot be used together",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn string_list(value: &Value, name: &str) -> Result<Vec<String>> {
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .ok_or_else(|| Error::bad_request(format!("{name} must be an array of strings")))
+}
+
+/// `minx,miny,maxx,maxy` or `minx,miny,minz,maxx,maxy,maxz`.
+pub fn parse_bbox_text(text: &str) -> Result<Bbox> {
+    let numbers = text
+        .split(',')
+        .map(|part| part.trim().parse::<f64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            Error::bad_request(format!(
+                "bbox {text:?} must be 4 or 6 comma-separated numbers"
+            ))
+        })?;
+    bbox_from_numbers(&numbers)
+}
+
+fn parse_bbox_json(value: &Value) -> Result<Bbox> {
+    let numbers = value
+        .as_array()
+        .and_then(|items| items.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| Error::bad_request("bbox must be an array of 4 or 6 numbers"))?;
+    bbox_from_numbers(&numbers)
+}
+
+fn bbox_from_numbers(numbers: &[f64]) -> Result<Bbox> {
+    let bbox = match numbers {
+        [w, s, e, n] => [*w, *s, *e, *n],
+        [w, s, _, e, n, _] => [*w, *s, *e, *n],
+        _ => {
+            return Err(Error::bad_request(format!(
+                "bbox must have 4 or 6 numbers, not {}",
+                numbers.len()
+            )));
+        }
+    };
+    let [w, s, e, n] = bbox;
+    if numbers.iter().any(|v| !v.is_finite()) {
+        return Err(Error::bad_request("bbox values must be finite numbers"));
+    }
+    if !(-180.0..=180.0).contains(&w) || !(-180.0..=180.0).contains(&e) {
+        return Err(Error::bad_request(
+            "bbox longitudes must be between -180 and 180",
+        ));
+    }
+    if !(-90.0..=90.0).contains(&s) || !(-90.0..=90.0).contains(&n) {
+        return Err(Error::bad_request(
+            "bbox latitudes must be between -90 and 90",
+        ));
+    }
+    if s > n {
+        return Err(Error::bad_request(
+            "bbox minimum latitude is above its maximum latitude",
+        ));
+    }
+    Ok(bbox)
+}
+
+fn parse_intersects_text(text: &str) -> Result<QueryGeometry> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::bad_request(format!("intersects is not valid JSON: {e}")))?;
+    parse_intersects(&value)
+}
+
+fn parse_intersects(value: &Value) -> Result<QueryGeometry> {
+    if value
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "Feature" || t == "FeatureCollection")
+    {
+        return Err(Error::bad_request(
+            "intersects must be a GeoJSON geometry, not a Feature",
+        ));
+    }
+    let encoded =
+        encode_geojson(value).map_err(|e| Error::bad_request(format!("intersects: {e}")))?;
+    Ok(QueryGeometry {
+        wkb: encoded.wkb,
+        bbox: encoded.bbox,
+    })
+}
+
+/// An RFC 3339 instant, or an interval `start/end` with `..` or empty for an open end.
+pub fn parse_datetime(text: &str) -> Result<Interval> {
+    let instant = |part: &str| -> Result<Option<i64>> {
+        let part = part.trim();
+        if part.is_empty() || part == ".." {
+            return Ok(None);
+        }
+        DateTime::parse_from_rfc3339(part)
+            .map(|t| Some(t.timestamp_micros()))
+            .map_err(|_| {
+                Error::bad_request(format!("datetime {part:?} is not an RFC 3339 timestamp"))
+            })
+    };
+    let interval = match text.split_once('/') {
+        None => {
+            let at = instant(text)?.ok_or_else(|| Error::bad_request("datetime is empty"))?;
+            Interval {
+                start: Some(at),
+                end: Some(at),
+            }
+        }
+        Some((start, end)) => Interval {
+            start: instant(start)?,
+            end: instant(end)?,
+        },
+    };
+    match interval {
+        Interval {
+            start: Some(start),
+            end: Some(end),
+        } if start > end => Err(Error::bad_request(
+            "datetime interval ends before it starts",
+        )),
+        Interval {
+            start: None,
+            end: None,
+        } if text.contains('/') => Err(Error::bad_request(
+            "datetime interval must have at least one end",
+        )),
+        interval => Ok(interval),
+    }
+}
+
+fn parse_limit_text(text: &str, limits: Limits) -> Result<usize> {
+    let value: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::bad_request(format!("limit {text:?} is not an integer")))?;
+    clamp_limit(value, limits)
+}
+
+fn parse_limit_json(value: &Value, limits: Limits) -> Result<usize> {
+    let limit = value
+        .as_i64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| Error::bad_request("limit must be an integer"))?;
+    clamp_limit(limit, limits)
+}
+
+fn clamp_limit(value: i64, limits: Limits) -> Result<usize> {
+    if value < 1 {
+        return Err(Error::bad_request("limit must be at least 1"));
+    }
+    Ok((value as u64).min(limits.max as u64) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LIMITS: Limits = Limits {
+        default: 10,
+        max: 10_000,
+    };
+
+    fn query(pairs: &[(&str, &str)]) -> Result<Search> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Search::from_query(&pairs, LIMITS)
+    }
+
+    #[test]
+    fn bbox_takes_four_or_six_numbers() {
+        assert_eq!(
+            query(&[("bbox", "1,2,3,4")]).unwrap().bbox,
+            Some([1.0, 2.0, 3.0, 4.0])
+        );
+        assert_eq!(
+            query(&[("bbox", "1,2,0,3,4,100")]).unwrap().bbox,
+            Some([1.0, 2.0, 3.0, 4.0])
+        );
+        assert_eq!(
+            query(&[("bbox", "170,-10,-170,10")]).unwrap().bbox,
+            Some([170.0, -10.0, -170.0, 10.0])
+        );
+        for bad in [
+            "1,2,3",
+            "1,2,3,4,5",
+            "a,b,c,d",
+            "1,5,3,4",
+            "1,2,3,95",
+            "",
+            "1,2,3,NaN",
+            "-181,0,0,1",
+        ] {
+            assert!(
+                matches!(query(&[("bbox", bad)]), Err(Error::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn datetimes_are_instants_or_intervals() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
+        let at = "2024-01-05T10:14:01Z";
+        assert_eq!(
+            parse_datetime(at).unwrap(),
+            Interval {
+                start: Some(t(at)),
+                end: Some(t(at))
+            }
+        );
+        let interval = parse_datetime("2024-01-01T00:00:00Z/2024-02-01T00:00:00+01:00").unwrap();
+        assert_eq!(interval.end, Some(t("2024-01-31T23:00:00Z")));
+        assert_eq!(
+            parse_datetime("../2024-01-01T00:00:00Z").unwrap().start,
+            None
+        );
+        assert_eq!(parse_datetime("2024-01-01T00:00:00Z/..").unwrap().end, None);
+        assert_eq!(parse_datetime("2024-01-01T00:00:00Z/").unwrap().end, None);
+        for bad in [
+            "yesterday",
+            "2024-02-01T00:00:00Z/2024-01-01T00:00:00Z",
+            "../..",
+            "/",
+            "",
+            "2024-01-01",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_default_clamp_and_refuse() {
+        assert_eq!(query(&[]).unwrap().limit, 10);
+        assert_eq!(query(&[("limit", "20000")]).unwrap().limit, 10_000);
+        for bad in ["0", "-1", "1.5", "ten"] {
+            assert!(query(&[("limit", bad)]).is_err(), "{bad}");
+        }
+        let body = |v: Value| Search::from_body(v.as_object().unwrap(), LIMITS);
+        assert_eq!(body(json!({"limit": 5})).unwrap().limit, 5);
+        assert!(body(json!({"limit": "5"})).is_err());
+    }
+
+    #[test]
+    fn intersects_and_lists() {
+        let search = query(&[
+            ("intersects", r#"{"type":"Point","coordinates":[1,2]}"#),
+            ("ids", "a,,b"),
+            ("collections", "c"),
+            ("unknown", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(search.intersects.unwrap().bbox, [1.0, 2.0, 1.0, 2.0]);
+        assert_eq!(search.ids, Some(vec!["a".to_string(), "b".to_string()]));
+        assert!(query(&[("intersects", "{not json")]).is_err());
+        assert!(query(&[("intersects", r#"{"type":"Feature","geometry":null}"#)]).is_err());
+        assert!(
+            query(&[
+                ("intersects", r#"{"type":"Point","coordinates":[1,2]}"#),
+                ("bbox", "0,0,1,1")
+            ])
+            .is_err()
+        );
+        let body = json!({"ids": ["a", 1]});
+        assert!(Search::from_body(body.as_object().unwrap(), LIMITS).is_err());
+    }
+}

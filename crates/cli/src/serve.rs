@@ -1,0 +1,167 @@
+//! `stac-indexed serve`: the STAC API over an index.
+
+use crate::GlobalArgs;
+use crate::commands::io;
+use anyhow::Context;
+use clap::Args;
+use stac_indexed_api::{ApiConfig, HttpOptions, IndexHandle};
+use stac_indexed_io::Uri;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `stac-indexed serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The index: a manifest URI (path, file://, http(s)://, s3://) or the directory holding manifest.json.
+    #[arg(long, env = "STAC_INDEXED_INDEX")]
+    index: String,
+    /// The address to listen on (when PORT is set and this is not, 0.0.0.0:$PORT).
+    #[arg(long, env = "STAC_INDEXED_ADDR")]
+    addr: Option<SocketAddr>,
+    /// The landing page id (default: the root catalog's).
+    #[arg(long, env = "STAC_INDEXED_ID")]
+    id: Option<String>,
+    /// The landing page title (default: the root catalog's).
+    #[arg(long, env = "STAC_INDEXED_TITLE")]
+    title: Option<String>,
+    /// The landing page description (default: the root catalog's).
+    #[arg(long, env = "STAC_INDEXED_DESCRIPTION")]
+    description: Option<String>,
+    /// The page size when a request gives no limit.
+    #[arg(long, env = "STAC_INDEXED_DEFAULT_LIMIT", default_value_t = 10)]
+    default_limit: usize,
+    /// Larger limits are clamped to this.
+    #[arg(long, env = "STAC_INDEXED_MAX_LIMIT", default_value_t = 10_000)]
+    max_limit: usize,
+    /// A path prefix for every link, e.g. an API Gateway stage (`/prod`).
+    #[arg(long, env = "STAC_INDEXED_ROOT_PATH", default_value = "")]
+    root_path: String,
+    /// Where remote index files are copied (one directory per index version).
+    #[arg(long, env = "STAC_INDEXED_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Seconds between checks of the manifest for a new index version (0: never).
+    #[arg(long, env = "STAC_INDEXED_RELOAD_INTERVAL", default_value_t = 60)]
+    reload_interval: u64,
+    /// How many item documents are fetched at once (over all requests).
+    #[arg(long, env = "STAC_INDEXED_FETCH_CONCURRENCY", default_value_t = 64)]
+    fetch_concurrency: usize,
+    /// The item cache's size, in MiB.
+    #[arg(long, env = "STAC_INDEXED_ITEM_CACHE_MB", default_value_t = 64)]
+    item_cache_mb: usize,
+    /// DuckDB connections serving queries at once (default: 2 per core).
+    #[arg(long, env = "STAC_INDEXED_CONNECTIONS")]
+    connections: Option<usize>,
+    /// A secret for signing paging tokens; give every instance the same one.
+    #[arg(
+        long,
+        env = "STAC_INDEXED_TOKEN_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    token_secret: String,
+    /// Query the Parquet file directly instead of loading items into memory.
+    #[arg(long, env = "STAC_INDEXED_NO_MEMORY_TABLE")]
+    no_memory_table: bool,
+    /// Allowed CORS origins, comma-separated (default: any).
+    #[arg(long, env = "STAC_INDEXED_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Seconds a request may take.
+    #[arg(long, env = "STAC_INDEXED_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "STAC_INDEXED_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Seconds to let requests in flight finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "STAC_INDEXED_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+}
+
+impl ServeArgs {
+    fn api_config(&self) -> ApiConfig {
+        let defaults = ApiConfig::default();
+        ApiConfig {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            default_limit: self.default_limit.max(1),
+            max_limit: self.max_limit.max(1),
+            root_path: self.root_path.clone(),
+            cache_dir: self.cache_dir.clone().unwrap_or(defaults.cache_dir),
+            reload_interval: (self.reload_interval > 0)
+                .then(|| Duration::from_secs(self.reload_interval)),
+            fetch_concurrency: self.fetch_concurrency.max(1),
+            item_cache_bytes: self.item_cache_mb * 1024 * 1024,
+            connections: self.connections.unwrap_or(defaults.connections).max(1),
+            token_secret: self.token_secret.clone(),
+            in_memory: !self.no_memory_table,
+        }
+    }
+
+    fn address(&self) -> anyhow::Result<SocketAddr> {
+        if let Some(addr) = self.addr {
+            return Ok(addr);
+        }
+        match std::env::var("PORT") {
+            Ok(port) => Ok(SocketAddr::from((
+                [0, 0, 0, 0],
+                port.parse::<u16>().context("PORT is not a port number")?,
+            ))),
+            Err(_) => Ok(SocketAddr::from(([127, 0, 0, 1], 8123))),
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let io = io(global)?;
+    let config = args.api_config();
+    let index = IndexHandle::open(Uri::parse(&args.index)?, io.clone(), config.clone())
+        .await
+        .with_context(|| format!("cannot open the index {}", args.index))?;
+    index.spawn_reloader();
+    let http = HttpOptions {
+        cors_origins: args.cors_origins.clone(),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        body_limit: args.body_limit,
+    };
+    let app = stac_indexed_api::app(index.clone(), io, config, &http);
+    let address = args.address()?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    eprintln!(
+        "serving index {} on http://{} (docs at /api.html)",
+        index.current().id(),
+        listener.local_addr()?
+    );
+    let grace = Duration::from_secs(args.shutdown_grace);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(());
+    });
+    let server = tokio::spawn(async move { server.await });
+    let _ = stop_rx.await;
+    // Requests in flight get `grace` to finish; then the process exits anyway.
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result??,
+        Err(_) => tracing::warn!("requests still in flight after the shutdown grace period"),
+    }
+    Ok(())
+}
+
+/// SIGTERM (container platforms) or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
