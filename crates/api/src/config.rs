@@ -26,6 +26,8 @@ pub struct ApiConfig {
     pub fetch_concurrency: usize,
     /// The item cache's size in bytes.
     pub item_cache_bytes: usize,
+    /// How long a cached item document is served before it is fetched again.
+    pub item_cache_ttl: Duration,
     /// How many DuckDB connections serve queries at once.
     pub connections: usize,
     /// A secret mixed into paging-token signatures (the same on every instance).
@@ -48,6 +50,7 @@ impl Default for ApiConfig {
             reload_interval: Some(Duration::from_secs(60)),
             fetch_concurrency: 64,
             item_cache_bytes: 64 * 1024 * 1024,
+            item_cache_ttl: Duration::from_secs(60),
             connections: cores * 2,
             token_secret: String::new(),
             in_memory: true,

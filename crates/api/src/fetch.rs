@@ -3,8 +3,10 @@
 //!
 //! The cache key is the item's URI and the content hash the index holds for
 //! it; a fetched document is cached only when its bytes hash to that value.
-//! So a re-indexed (changed) item has a new key and is never served stale,
-//! and an item that changed at its source after indexing is served fresh.
+//! So a re-indexed (changed) item has a new key and is never served stale.
+//! An item changed at its source without a re-index is served fresh once its
+//! cache entry is older than the time to live (`--item-cache-ttl`): every
+//! instance agrees again within that time.
 
 use crate::query::Hit;
 use crate::{Error, Result};
@@ -15,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use stac_indexed_io::{Io, Uri};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Fetches item documents; one per process, shared by all requests.
@@ -26,14 +29,16 @@ pub struct ItemFetcher {
 }
 
 struct ByteCache {
-    entries: LruCache<(String, String), Bytes>,
+    entries: LruCache<(String, String), (Bytes, Instant)>,
     bytes: usize,
     capacity: usize,
+    ttl: Duration,
 }
 
 impl ItemFetcher {
-    /// A fetcher with at most `concurrency` fetches in flight and a cache of `cache_bytes`.
-    pub fn new(io: Arc<Io>, concurrency: usize, cache_bytes: usize) -> ItemFetcher {
+    /// A fetcher with at most `concurrency` fetches in flight and a cache of
+    /// `cache_bytes` whose entries live `ttl`.
+    pub fn new(io: Arc<Io>, concurrency: usize, cache_bytes: usize, ttl: Duration) -> ItemFetcher {
         ItemFetcher {
             io,
             permits: Semaphore::new(concurrency.max(1)),
@@ -42,6 +47,7 @@ impl ItemFetcher {
                 entries: LruCache::unbounded(),
                 bytes: 0,
                 capacity: cache_bytes,
+                ttl,
             }),
         }
     }
@@ -115,12 +121,18 @@ impl ItemFetcher {
     }
 
     fn cached(&self, key: &(String, String)) -> Option<Bytes> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entries
-            .get(key)
-            .cloned()
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let ttl = cache.ttl;
+        match cache.entries.get(key) {
+            Some((bytes, stored)) if stored.elapsed() < ttl => Some(bytes.clone()),
+            Some(_) => {
+                if let Some((bytes, _)) = cache.entries.pop(key) {
+                    cache.bytes -= bytes.len();
+                }
+                None
+            }
+            None => None,
+        }
     }
 
     fn store(&self, key: (String, String), bytes: Bytes) {
@@ -129,12 +141,12 @@ impl ItemFetcher {
             return;
         }
         cache.bytes += bytes.len();
-        if let Some(old) = cache.entries.put(key, bytes) {
+        if let Some((old, _)) = cache.entries.put(key, (bytes, Instant::now())) {
             cache.bytes -= old.len();
         }
         while cache.bytes > cache.capacity {
             match cache.entries.pop_lru() {
-                Some((_, evicted)) => cache.bytes -= evicted.len(),
+                Some((_, (evicted, _))) => cache.bytes -= evicted.len(),
                 None => break,
             }
         }

@@ -36,7 +36,7 @@ impl Filter {
         }
         if let Some(bbox) = search.bbox {
             filter.push_bbox(bbox);
-            filter.push_intersects(bbox_wkb(bbox)?);
+            filter.push_within_or_intersects(bbox, bbox_wkb(bbox)?);
         }
         if let Some(geometry) = &search.intersects {
             filter.push_bbox(geometry.bbox);
@@ -86,6 +86,27 @@ impl Filter {
         self.push(
             "bbox_ymin <= ? AND bbox_ymax >= ?",
             [SqlValue::Double(north), SqlValue::Double(south)],
+        );
+    }
+
+    /// Items whose bbox lies inside a (non-crossing) query box intersect it
+    /// without a geometry test; the others are tested exactly.
+    fn push_within_or_intersects(&mut self, [west, south, east, north]: Bbox, wkb: Vec<u8>) {
+        if west > east {
+            return self.push_intersects(wkb);
+        }
+        self.push(
+            &format!(
+                "((bbox_xmin <= bbox_xmax AND bbox_xmin >= ? AND bbox_xmax <= ? AND bbox_ymin >= ? AND bbox_ymax <= ?) \
+                 OR {INTERSECTS}(geometry, ?))"
+            ),
+            [
+                SqlValue::Double(west),
+                SqlValue::Double(east),
+                SqlValue::Double(south),
+                SqlValue::Double(north),
+                SqlValue::Blob(wkb),
+            ],
         );
     }
 
@@ -225,7 +246,12 @@ pub fn page(
             (true, more)
         }
     };
-    let matched = count(connection, filter)?;
+    // A first page that holds every match needs no count.
+    let matched = if boundary.is_none() && !more {
+        hits.len() as u64
+    } else {
+        count(connection, filter)?
+    };
     Ok(Page {
         hits,
         has_next,

@@ -72,8 +72,8 @@ impl Search {
                 .map(|(_, v)| v.as_str())
         };
         let search = Search {
-            ids: get("ids").map(comma_list),
-            collections: get("collections").map(comma_list),
+            ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
+            collections: get("collections").map(comma_list).filter(|c| !c.is_empty()),
             bbox: get("bbox").map(parse_bbox_text).transpose()?,
             intersects: get("intersects").map(parse_intersects_text).transpose()?,
             datetime: get("datetime").map(parse_datetime).transpose()?,
@@ -271,11 +271,23 @@ pub fn parse_datetime(text: &str) -> Result<Interval> {
 }
 
 fn parse_limit_text(text: &str, limits: Limits) -> Result<usize> {
-    let value: i64 = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::bad_request(format!("limit {text:?} is not an integer")))?;
-    clamp_limit(value, limits)
+    let digits = text.trim();
+    match digits.parse::<i64>() {
+        Ok(value) => clamp_limit(value, limits),
+        // An integer too large for 64 bits is still a limit above the maximum.
+        Err(_)
+            if !digits.is_empty()
+                && digits
+                    .trim_start_matches('+')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(limits.max)
+        }
+        Err(_) => Err(Error::bad_request(format!(
+            "limit {text:?} is not an integer"
+        ))),
+    }
 }
 
 fn parse_limit_json(value: &Value, limits: Limits) -> Result<usize> {
@@ -382,6 +394,16 @@ mod tests {
     fn limits_default_clamp_and_refuse() {
         assert_eq!(query(&[]).unwrap().limit, 10);
         assert_eq!(query(&[("limit", "20000")]).unwrap().limit, 10_000);
+        assert_eq!(
+            query(&[("limit", "99999999999999999999999")])
+                .unwrap()
+                .limit,
+            10_000
+        );
+        assert_eq!(
+            query(&[("ids", ""), ("collections", ",")]).unwrap().ids,
+            None
+        );
         for bad in ["0", "-1", "1.5", "ten"] {
             assert!(query(&[("limit", bad)]).is_err(), "{bad}");
         }

@@ -6,7 +6,9 @@ use crate::paging::TokenCodec;
 use crate::routes::{self, collections, docs, items, landing, mgmt, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use stac_indexed_io::Io;
 use std::sync::Arc;
@@ -74,22 +76,65 @@ pub fn app(index: Arc<IndexHandle>, io: Arc<Io>, config: ApiConfig, http: &HttpO
             io,
             config.fetch_concurrency,
             config.item_cache_bytes,
+            config.item_cache_ttl,
         )),
         tokens: TokenCodec::new(&config.token_secret),
         config: Arc::new(config),
     };
+    with_middleware(router(state), http)
+}
+
+/// Wraps routes in the middleware, inner to outer: limits first, then every
+/// error in the STAC shape, then compression, CORS (so browsers can read
+/// errors too), tracing, request ids.
+fn with_middleware(routes: Router, http: &HttpOptions) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    router(state)
-        .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(cors(&http.cors_origins))
+    routes
         .layer(RequestBodyLimitLayer::new(http.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             http.request_timeout,
         ))
+        .layer(axum::middleware::map_response(stac_error_shape))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(cors(&http.cors_origins))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::default()))
+}
+
+/// Gives error responses made by middleware (413, 408, ...) the STAC error
+/// shape; the handlers' own errors already have it.
+async fn stac_error_shape(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let description = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_string(),
+        StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let code = status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .replace(' ', "");
+    let mut shaped = (
+        status,
+        axum::Json(serde_json::json!({"code": code, "description": description})),
+    )
+        .into_response();
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -126,5 +171,44 @@ impl MakeRequestId for RequestIds {
         HeaderValue::from_str(&format!("{:08x}-{n}", self.prefix))
             .ok()
             .map(RequestId::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn middleware_errors_have_the_stac_shape_and_cors_headers() {
+        let routes = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let http = HttpOptions {
+            request_timeout: Duration::from_millis(50),
+            ..HttpOptions::default()
+        };
+        let request = Request::get("/slow")
+            .header("origin", "https://x.example")
+            .body(Body::empty())
+            .unwrap();
+        let response = with_middleware(routes, &http)
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "RequestTimeout");
+        assert!(body["description"].as_str().unwrap().contains("too long"));
     }
 }

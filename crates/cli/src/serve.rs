@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// The item cache's size, in MiB.
     #[arg(long, env = "STAC_INDEXED_ITEM_CACHE_MB", default_value_t = 64)]
     item_cache_mb: usize,
+    /// Seconds a cached item document is served before it is fetched again.
+    #[arg(long, env = "STAC_INDEXED_ITEM_CACHE_TTL", default_value_t = 60)]
+    item_cache_ttl: u64,
     /// DuckDB connections serving queries at once (default: 2 per core).
     #[arg(long, env = "STAC_INDEXED_CONNECTIONS")]
     connections: Option<usize>,
@@ -92,6 +95,7 @@ impl ServeArgs {
                 .then(|| Duration::from_secs(self.reload_interval)),
             fetch_concurrency: self.fetch_concurrency.max(1),
             item_cache_bytes: self.item_cache_mb * 1024 * 1024,
+            item_cache_ttl: Duration::from_secs(self.item_cache_ttl),
             connections: self.connections.unwrap_or(defaults.connections).max(1),
             token_secret: self.token_secret.clone(),
             in_memory: !self.no_memory_table,
