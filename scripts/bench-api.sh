@@ -22,7 +22,7 @@ index="$bench/index-$items-$collections"
 base="http://127.0.0.1:$port"
 
 start=$(date +%s%N)
-"$bin" serve --index "$index" --addr "127.0.0.1:$port" --reload-interval 0 2>"$bench/serve.log" &
+"$bin" serve --index "$index" --addr "127.0.0.1:$port" --reload-interval 0 --log info 2>"$bench/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 until curl -sf -o /dev/null "$base/search?limit=1"; do sleep 0.005; done

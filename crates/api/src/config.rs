@@ -34,6 +34,9 @@ pub struct ApiConfig {
     pub token_secret: String,
     /// Load the items table into memory after start-up (faster queries).
     pub in_memory: bool,
+    /// Build the row directory after start-up (default-order searches and
+    /// item lookups without DuckDB).
+    pub row_directory: bool,
 }
 
 impl Default for ApiConfig {
@@ -54,6 +57,7 @@ impl Default for ApiConfig {
             connections: cores * 2,
             token_secret: String::new(),
             in_memory: true,
+            row_directory: true,
         }
     }
 }

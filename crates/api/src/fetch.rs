@@ -93,20 +93,12 @@ impl ItemFetcher {
         };
         let uri = Uri::parse(&hit.href).map_err(|e| unavailable(e.to_string()))?;
         let Some(fragment) = uri.as_url().fragment().map(str::to_string) else {
-            return self
-                .io
-                .get(&uri)
-                .await
-                .map_err(|e| unavailable(e.to_string()));
+            return self.io.get(&uri).await.map_err(|e| unavailable(e.to_string()));
         };
         let mut page_url = uri.as_url().clone();
         page_url.set_fragment(None);
         let page_uri = Uri::from_url(page_url).map_err(|e| unavailable(e.to_string()))?;
-        let page = self
-            .io
-            .get(&page_uri)
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let page = self.io.get(&page_uri).await.map_err(|e| unavailable(e.to_string()))?;
         let page: Value = serde_json::from_slice(&page).map_err(|e| unavailable(e.to_string()))?;
         let feature = page
             .get("features")
@@ -169,8 +161,5 @@ fn parse(bytes: &[u8], hit: &Hit) -> Result<Value> {
 
 /// The indexer's content hash: the first 128 bits of SHA-256, hex.
 fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes)[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

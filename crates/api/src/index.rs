@@ -8,6 +8,7 @@
 //! index on (collection, id) and repoints the view at it: queries get faster
 //! without ever waiting for it.
 
+use crate::directory::Directory;
 use crate::pool::Pool;
 use crate::spatial::{INTERSECTS, IntersectsFunction};
 use crate::{ApiConfig, Error, Result};
@@ -22,7 +23,7 @@ use stac_indexed_format::{FileEntry, Manifest};
 use stac_indexed_io::{Io, Uri};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A collection as the index holds it.
 #[derive(Debug)]
@@ -51,12 +52,25 @@ pub struct IndexVersion {
     /// Collections, sorted by id.
     pub collections: Vec<Collection>,
     positions: HashMap<String, usize>,
+    directory: Arc<OnceLock<Directory>>,
 }
 
 impl IndexVersion {
     /// A collection by id.
     pub fn collection(&self, id: &str) -> Option<&Collection> {
         self.positions.get(id).map(|i| &self.collections[*i])
+    }
+
+    /// The row directory, once the background load has built it.
+    pub fn directory(&self) -> Option<&Directory> {
+        self.directory.get()
+    }
+
+    /// Waits until the background load is done (tests and benchmarks).
+    pub async fn wait_for_directory(&self) {
+        while self.directory.get().is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// The index id.
@@ -76,11 +90,7 @@ pub struct IndexHandle {
 impl IndexHandle {
     /// Loads the version named by the manifest at `manifest_uri` (a manifest
     /// or the directory that holds one).
-    pub async fn open(
-        manifest_uri: Uri,
-        io: Arc<Io>,
-        config: ApiConfig,
-    ) -> Result<Arc<IndexHandle>> {
+    pub async fn open(manifest_uri: Uri, io: Arc<Io>, config: ApiConfig) -> Result<Arc<IndexHandle>> {
         let manifest_uri = if manifest_uri.as_str().ends_with(".json") {
             manifest_uri
         } else {
@@ -141,26 +151,15 @@ async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
 }
 
 /// Opens one version: local files, database, collections.
-async fn load(
-    io: &Io,
-    manifest_uri: &Uri,
-    manifest: Manifest,
-    config: &ApiConfig,
-) -> Result<Arc<IndexVersion>> {
+async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfig) -> Result<Arc<IndexVersion>> {
     let files = &manifest.files;
     let cache = config.cache_dir.join(&manifest.index_id);
     let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
-    let collections = local_file(
-        io,
-        manifest_uri,
-        &files.collections,
-        &cache,
-        "collections.parquet",
-    )
-    .await?;
+    let collections = local_file(io, manifest_uri, &files.collections, &cache, "collections.parquet").await?;
     let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
     let connections = config.connections;
     let in_memory = config.in_memory;
+    let row_directory = config.row_directory;
     let (pool, collections) = tokio::task::spawn_blocking(move || -> Result<_> {
         let connection = open_database(&items, &errors)?;
         let collections = read_collections(&connection, &collections)?;
@@ -169,42 +168,45 @@ async fn load(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    if in_memory {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match pool.run(load_into_memory).await {
-                Ok(()) => tracing::info!(
-                    seconds = started.elapsed().as_secs_f64(),
-                    "items loaded into memory"
-                ),
-                Err(error) => tracing::warn!(%error, "items stay on Parquet"),
-            }
-        });
-    }
-    let positions = collections
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.clone(), i))
-        .collect();
+    let directory = Arc::new(OnceLock::new());
+    spawn_background_load(pool.clone(), directory.clone(), in_memory, row_directory);
+    let positions = collections.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
     Ok(Arc::new(IndexVersion {
         manifest,
         loaded_at: Utc::now(),
         pool,
         collections,
         positions,
+        directory,
     }))
+}
+
+/// After start-up: the items into memory, then the row directory (each when asked).
+fn spawn_background_load(pool: Arc<Pool>, directory: Arc<OnceLock<Directory>>, in_memory: bool, row_directory: bool) {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        if in_memory {
+            match pool.run(load_into_memory).await {
+                Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f64(), "items loaded into memory"),
+                Err(error) => tracing::warn!(%error, "items stay on Parquet"),
+            }
+        }
+        if !row_directory {
+            return;
+        }
+        match pool.run(Directory::load).await {
+            Ok(built) => {
+                let _ = directory.set(built);
+                tracing::info!(seconds = started.elapsed().as_secs_f64(), "row directory ready");
+            }
+            Err(error) => tracing::warn!(%error, "no row directory; DuckDB answers every search"),
+        }
+    });
 }
 
 /// The local path of an index file: in place for local indexes, otherwise a
 /// copy in the cache directory (made once, checked against the manifest).
-async fn local_file(
-    io: &Io,
-    manifest_uri: &Uri,
-    entry: &FileEntry,
-    cache: &Path,
-    name: &str,
-) -> Result<PathBuf> {
+async fn local_file(io: &Io, manifest_uri: &Uri, entry: &FileEntry, cache: &Path, name: &str) -> Result<PathBuf> {
     let uri = manifest_uri.join(&entry.path)?;
     if let Some(path) = uri.to_file_path() {
         return Ok(path);
@@ -232,10 +234,7 @@ async fn local_file(
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sql_path(path: &Path) -> String {
@@ -286,8 +285,7 @@ fn read_collections(connection: &Connection, path: &Path) -> Result<Vec<Collecti
     for row in rows {
         let (id, title, json, href, item_count) = row?;
         collections.push(Collection {
-            json: serde_json::from_str(&json)
-                .map_err(|e| Error::Internal(format!("collection {id}: {e}")))?,
+            json: serde_json::from_str(&json).map_err(|e| Error::Internal(format!("collection {id}: {e}")))?,
             href: Uri::parse(&href)?,
             id,
             title,

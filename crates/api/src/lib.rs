@@ -9,6 +9,7 @@
 //! in atomically ([`index`]).
 
 mod config;
+pub mod directory;
 mod error;
 pub mod fetch;
 pub mod index;

@@ -22,20 +22,10 @@ pub fn link(rel: &str, href: impl Into<String>, media_type: &str) -> Value {
 const API_RELATIONS: [&str; 6] = ["self", "root", "parent", "collection", "item", "items"];
 
 /// An item as served: API links, absolute hrefs elsewhere.
-pub fn rewrite_item(
-    mut item: Value,
-    source: Option<&Uri>,
-    base: &BaseUrl,
-    collection: &str,
-    id: &str,
-) -> Value {
+pub fn rewrite_item(mut item: Value, source: Option<&Uri>, base: &BaseUrl, collection: &str, id: &str) -> Value {
     let mut links = kept_links(&item, source);
     links.extend([
-        link(
-            "self",
-            base.href(&["collections", collection, "items", id]),
-            GEOJSON,
-        ),
+        link("self", base.href(&["collections", collection, "items", id]), GEOJSON),
         link("parent", base.href(&["collections", collection]), JSON),
         link("collection", base.href(&["collections", collection]), JSON),
         link("root", base.root(), JSON),
@@ -82,9 +72,7 @@ fn kept_links(document: &Value, source: Option<&Uri>) -> Vec<Value> {
 
 fn absolutize_assets(document: &mut Value, source: Option<&Uri>) {
     if let Some(assets) = document.get_mut("assets").and_then(Value::as_object_mut) {
-        assets
-            .values_mut()
-            .for_each(|asset| absolutize(asset, source));
+        assets.values_mut().for_each(|asset| absolutize(asset, source));
     }
 }
 
@@ -124,19 +112,13 @@ mod tests {
             vec![
                 ("license", "https://h/cat/c/LICENSE"),
                 ("alternate", "https://e.com/x"),
-                (
-                    "self",
-                    "http://localhost/stage/collections/c%201/items/a%20b"
-                ),
+                ("self", "http://localhost/stage/collections/c%201/items/a%20b"),
                 ("parent", "http://localhost/stage/collections/c%201"),
                 ("collection", "http://localhost/stage/collections/c%201"),
                 ("root", "http://localhost/stage/"),
             ]
         );
-        assert_eq!(
-            served["assets"]["data"]["href"],
-            "https://h/cat/c/items/data.tif"
-        );
+        assert_eq!(served["assets"]["data"]["href"], "https://h/cat/c/items/data.tif");
         assert_eq!(served["assets"]["remote"]["href"], "s3://b/k.tif");
     }
 }

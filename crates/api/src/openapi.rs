@@ -33,8 +33,7 @@ struct ApiDoc;
 
 /// The OpenAPI 3.0 document, with `servers` set to `server`.
 pub fn document(server: &str) -> Value {
-    let mut document =
-        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
     document["openapi"] = Value::String("3.0.3".into());
     document["servers"] = serde_json::json!([{"url": server}]);
     downgrade_to_3_0(&mut document);
@@ -47,10 +46,7 @@ fn downgrade_to_3_0(value: &mut Value) {
     match value {
         Value::Object(map) => {
             if let Some(Value::Array(types)) = map.get("type").cloned() {
-                let non_null: Vec<&Value> = types
-                    .iter()
-                    .filter(|t| t.as_str() != Some("null"))
-                    .collect();
+                let non_null: Vec<&Value> = types.iter().filter(|t| t.as_str() != Some("null")).collect();
                 if let [single] = non_null.as_slice() {
                     map.insert("type".into(), (*single).clone());
                     if non_null.len() < types.len() {

@@ -40,6 +40,31 @@ pub struct Cursor {
     pub key: Vec<Value>,
 }
 
+/// The keyset boundary of a page in the default order: rows after (or
+/// before) this `seq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    /// Rows with a larger seq.
+    After(i64),
+    /// Rows with a smaller seq.
+    Before(i64),
+}
+
+impl Cursor {
+    /// The boundary this cursor pages from (its key ends with a `seq`).
+    pub fn boundary(&self) -> Result<Boundary> {
+        let seq = self
+            .key
+            .last()
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Error::bad_request("invalid paging token: restart the search without it"))?;
+        Ok(match self.direction {
+            Direction::Next => Boundary::After(seq),
+            Direction::Prev => Boundary::Before(seq),
+        })
+    }
+}
+
 /// Signs and verifies tokens.
 #[derive(Clone)]
 pub struct TokenCodec {
@@ -119,10 +144,7 @@ mod tests {
         let codec = TokenCodec::new("s");
         let token = codec.encode(&cursor());
         for bad in ["", "abc", "abc.def", &token[1..], &format!("{token}x")] {
-            assert!(
-                matches!(codec.decode(bad, "v1"), Err(Error::BadRequest(_))),
-                "{bad}"
-            );
+            assert!(matches!(codec.decode(bad, "v1"), Err(Error::BadRequest(_))), "{bad}");
         }
         let forged = Cursor {
             key: vec![json!(1)],
@@ -133,17 +155,11 @@ mod tests {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap()),
             token.split('.').nth(1).unwrap()
         );
-        assert!(matches!(
-            codec.decode(&forged, "v1"),
-            Err(Error::BadRequest(_))
-        ));
+        assert!(matches!(codec.decode(&forged, "v1"), Err(Error::BadRequest(_))));
         assert!(matches!(
             TokenCodec::new("other").decode(&token, "v1"),
             Err(Error::BadRequest(_))
         ));
-        assert!(matches!(
-            codec.decode(&token, "v2"),
-            Err(Error::IndexChanged(_))
-        ));
+        assert!(matches!(codec.decode(&token, "v2"), Err(Error::IndexChanged(_))));
     }
 }

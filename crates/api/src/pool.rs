@@ -60,9 +60,6 @@ impl Pool {
     }
 
     fn give_back(&self, connection: Connection) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(connection);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(connection);
     }
 }

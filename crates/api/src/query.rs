@@ -5,7 +5,7 @@
 //! own columns. Spatial filters prune with the bbox columns and then test the
 //! geometry exactly (`st_intersects`).
 
-use crate::paging::{Cursor, Direction};
+use crate::paging::Boundary;
 use crate::search::{Interval, Search};
 use crate::spatial::INTERSECTS;
 use crate::{Error, Result};
@@ -59,10 +59,7 @@ impl Filter {
             return;
         }
         let marks = vec!["?"; values.len()].join(", ");
-        self.push(
-            &format!("{column} IN ({marks})"),
-            values.iter().map(|v| text(v)),
-        );
+        self.push(&format!("{column} IN ({marks})"), values.iter().map(|v| text(v)));
     }
 
     /// Items whose bbox meets `bbox`, either of which may cross the antimeridian.
@@ -79,8 +76,7 @@ impl Filter {
                  OR (bbox_xmin > bbox_xmax AND (bbox_xmin <= ? OR bbox_xmax >= ?)))"
                     .to_string(),
             );
-            self.params
-                .extend([high, low, high, low].map(SqlValue::Double));
+            self.params.extend([high, low, high, low].map(SqlValue::Double));
         }
         self.clauses.push(format!("({})", longitude.join(" OR ")));
         self.push(
@@ -117,16 +113,10 @@ impl Filter {
     /// An item meets the interval by its datetime, or by its start/end range.
     fn push_interval(&mut self, interval: Interval) {
         if let Some(end) = interval.end {
-            self.push(
-                "coalesce(start_datetime, datetime) <= ?::TIMESTAMPTZ",
-                [timestamp(end)],
-            );
+            self.push("coalesce(start_datetime, datetime) <= ?::TIMESTAMPTZ", [timestamp(end)]);
         }
         if let Some(start) = interval.start {
-            self.push(
-                "coalesce(end_datetime, datetime) >= ?::TIMESTAMPTZ",
-                [timestamp(start)],
-            );
+            self.push("coalesce(end_datetime, datetime) >= ?::TIMESTAMPTZ", [timestamp(start)]);
         }
     }
 
@@ -149,8 +139,7 @@ fn timestamp(micros: i64) -> SqlValue {
 
 /// A box as a polygon (two, split at the antimeridian, when west > east).
 fn bbox_wkb([west, south, east, north]: Bbox) -> Result<Vec<u8>> {
-    let ring =
-        |w: f64, e: f64| json!([[[w, south], [e, south], [e, north], [w, north], [w, south]]]);
+    let ring = |w: f64, e: f64| json!([[[w, south], [e, south], [e, north], [w, north], [w, south]]]);
     let geometry = if west <= east {
         json!({"type": "Polygon", "coordinates": ring(west, east)})
     } else {
@@ -189,40 +178,20 @@ pub struct Page {
     pub matched: u64,
 }
 
-/// Runs a keyset-paged search: `limit` rows after (or before) the cursor, in `seq` order.
-pub fn page(
-    connection: &Connection,
-    filter: &Filter,
-    cursor: Option<&Cursor>,
-    limit: usize,
-) -> Result<Page> {
-    let boundary = cursor
-        .map(|c| {
-            c.key
-                .last()
-                .and_then(serde_json::Value::as_i64)
-                .map(|seq| (c.direction, seq))
-                .ok_or_else(|| {
-                    Error::bad_request("invalid paging token: restart the search without it")
-                })
-        })
-        .transpose()?;
-    let mut params = filter.params.clone();
+/// Runs a keyset-paged search: `limit` rows after (or before) the boundary, in `seq` order.
+pub fn page(connection: &Connection, filter: &Filter, boundary: Option<Boundary>, limit: usize) -> Result<Page> {
+    let params = &filter.params;
+    // The boundary and the limit are integers of ours, written into the SQL:
+    // DuckDB prunes row groups and uses its top-N only for constants.
     let (keyset, order) = match boundary {
         None => (String::new(), "seq"),
-        Some((Direction::Next, seq)) => {
-            params.push(SqlValue::BigInt(seq));
-            (" AND seq > ?".to_string(), "seq")
-        }
-        Some((Direction::Prev, seq)) => {
-            params.push(SqlValue::BigInt(seq));
-            (" AND seq < ?".to_string(), "seq DESC")
-        }
+        Some(Boundary::After(seq)) => (format!(" AND seq > {seq}"), "seq"),
+        Some(Boundary::Before(seq)) => (format!(" AND seq < {seq}"), "seq DESC"),
     };
-    params.push(SqlValue::BigInt(limit as i64 + 1));
     let sql = format!(
-        "SELECT seq, collection, id, href, content_hash FROM items WHERE {}{keyset} ORDER BY {order} LIMIT ?",
-        filter.sql()
+        "SELECT seq, collection, id, href, content_hash FROM items WHERE {}{keyset} ORDER BY {order} LIMIT {}",
+        filter.sql(),
+        limit + 1
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let mut hits = statement
@@ -240,8 +209,8 @@ pub fn page(
     hits.truncate(limit);
     let (has_next, has_prev) = match boundary {
         None => (more, false),
-        Some((Direction::Next, _)) => (more, true),
-        Some((Direction::Prev, _)) => {
+        Some(Boundary::After(_)) => (more, true),
+        Some(Boundary::Before(_)) => {
             hits.reverse();
             (true, more)
         }
@@ -264,16 +233,14 @@ pub fn page(
 pub fn count(connection: &Connection, filter: &Filter) -> Result<u64> {
     let sql = format!("SELECT count(*) FROM items WHERE {}", filter.sql());
     let mut statement = connection.prepare_cached(&sql)?;
-    let count: i64 =
-        statement.query_row(params_from_iter(filter.params.iter()), |row| row.get(0))?;
+    let count: i64 = statement.query_row(params_from_iter(filter.params.iter()), |row| row.get(0))?;
     Ok(count as u64)
 }
 
 /// One item's row by collection and id.
 pub fn item(connection: &Connection, collection: &str, id: &str) -> Result<Option<Hit>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT seq, collection, id, href, content_hash FROM items WHERE collection = ? AND id = ?",
-    )?;
+    let mut statement = connection
+        .prepare_cached("SELECT seq, collection, id, href, content_hash FROM items WHERE collection = ? AND id = ?")?;
     let mut rows = statement.query_map([collection, id], |row| {
         Ok(Hit {
             seq: row.get(0)?,

@@ -64,13 +64,7 @@ pub enum Original {
 impl Search {
     /// Parses GET query pairs (unknown parameters are ignored, per the spec).
     pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<Search> {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let search = Search {
             ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
             collections: get("collections").map(comma_list).filter(|c| !c.is_empty()),
@@ -120,9 +114,7 @@ impl Search {
 
     fn check(self) -> Result<Search> {
         if self.bbox.is_some() && self.intersects.is_some() {
-            return Err(Error::bad_request(
-                "bbox and intersects cannot be used together",
-            ));
+            return Err(Error::bad_request("bbox and intersects cannot be used together"));
         }
         Ok(self)
     }
@@ -139,12 +131,7 @@ fn comma_list(text: &str) -> Vec<String> {
 fn string_list(value: &Value, name: &str) -> Result<Vec<String>> {
     value
         .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .and_then(|items| items.iter().map(|v| v.as_str().map(str::to_string)).collect())
         .ok_or_else(|| Error::bad_request(format!("{name} must be an array of strings")))
 }
 
@@ -154,11 +141,7 @@ pub fn parse_bbox_text(text: &str) -> Result<Bbox> {
         .split(',')
         .map(|part| part.trim().parse::<f64>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            Error::bad_request(format!(
-                "bbox {text:?} must be 4 or 6 comma-separated numbers"
-            ))
-        })?;
+        .map_err(|_| Error::bad_request(format!("bbox {text:?} must be 4 or 6 comma-separated numbers")))?;
     bbox_from_numbers(&numbers)
 }
 
@@ -186,14 +169,10 @@ fn bbox_from_numbers(numbers: &[f64]) -> Result<Bbox> {
         return Err(Error::bad_request("bbox values must be finite numbers"));
     }
     if !(-180.0..=180.0).contains(&w) || !(-180.0..=180.0).contains(&e) {
-        return Err(Error::bad_request(
-            "bbox longitudes must be between -180 and 180",
-        ));
+        return Err(Error::bad_request("bbox longitudes must be between -180 and 180"));
     }
     if !(-90.0..=90.0).contains(&s) || !(-90.0..=90.0).contains(&n) {
-        return Err(Error::bad_request(
-            "bbox latitudes must be between -90 and 90",
-        ));
+        return Err(Error::bad_request("bbox latitudes must be between -90 and 90"));
     }
     if s > n {
         return Err(Error::bad_request(
@@ -204,8 +183,8 @@ fn bbox_from_numbers(numbers: &[f64]) -> Result<Bbox> {
 }
 
 fn parse_intersects_text(text: &str) -> Result<QueryGeometry> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::bad_request(format!("intersects is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Error::bad_request(format!("intersects is not valid JSON: {e}")))?;
     parse_intersects(&value)
 }
 
@@ -219,8 +198,7 @@ fn parse_intersects(value: &Value) -> Result<QueryGeometry> {
             "intersects must be a GeoJSON geometry, not a Feature",
         ));
     }
-    let encoded =
-        encode_geojson(value).map_err(|e| Error::bad_request(format!("intersects: {e}")))?;
+    let encoded = encode_geojson(value).map_err(|e| Error::bad_request(format!("intersects: {e}")))?;
     Ok(QueryGeometry {
         wkb: encoded.wkb,
         bbox: encoded.bbox,
@@ -236,9 +214,7 @@ pub fn parse_datetime(text: &str) -> Result<Interval> {
         }
         DateTime::parse_from_rfc3339(part)
             .map(|t| Some(t.timestamp_micros()))
-            .map_err(|_| {
-                Error::bad_request(format!("datetime {part:?} is not an RFC 3339 timestamp"))
-            })
+            .map_err(|_| Error::bad_request(format!("datetime {part:?} is not an RFC 3339 timestamp")))
     };
     let interval = match text.split_once('/') {
         None => {
@@ -257,15 +233,10 @@ pub fn parse_datetime(text: &str) -> Result<Interval> {
         Interval {
             start: Some(start),
             end: Some(end),
-        } if start > end => Err(Error::bad_request(
-            "datetime interval ends before it starts",
-        )),
-        Interval {
-            start: None,
-            end: None,
-        } if text.contains('/') => Err(Error::bad_request(
-            "datetime interval must have at least one end",
-        )),
+        } if start > end => Err(Error::bad_request("datetime interval ends before it starts")),
+        Interval { start: None, end: None } if text.contains('/') => {
+            Err(Error::bad_request("datetime interval must have at least one end"))
+        }
         interval => Ok(interval),
     }
 }
@@ -275,30 +246,17 @@ fn parse_limit_text(text: &str, limits: Limits) -> Result<usize> {
     match digits.parse::<i64>() {
         Ok(value) => clamp_limit(value, limits),
         // An integer too large for 64 bits is still a limit above the maximum.
-        Err(_)
-            if !digits.is_empty()
-                && digits
-                    .trim_start_matches('+')
-                    .bytes()
-                    .all(|b| b.is_ascii_digit()) =>
-        {
+        Err(_) if !digits.is_empty() && digits.trim_start_matches('+').bytes().all(|b| b.is_ascii_digit()) => {
             Ok(limits.max)
         }
-        Err(_) => Err(Error::bad_request(format!(
-            "limit {text:?} is not an integer"
-        ))),
+        Err(_) => Err(Error::bad_request(format!("limit {text:?} is not an integer"))),
     }
 }
 
 fn parse_limit_json(value: &Value, limits: Limits) -> Result<usize> {
     let limit = value
         .as_i64()
-        .or_else(|| {
-            value
-                .as_f64()
-                .filter(|f| f.fract() == 0.0)
-                .map(|f| f as i64)
-        })
+        .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
         .ok_or_else(|| Error::bad_request("limit must be an integer"))?;
     clamp_limit(limit, limits)
 }
@@ -321,19 +279,13 @@ mod tests {
     };
 
     fn query(pairs: &[(&str, &str)]) -> Result<Search> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Search::from_query(&pairs, LIMITS)
     }
 
     #[test]
     fn bbox_takes_four_or_six_numbers() {
-        assert_eq!(
-            query(&[("bbox", "1,2,3,4")]).unwrap().bbox,
-            Some([1.0, 2.0, 3.0, 4.0])
-        );
+        assert_eq!(query(&[("bbox", "1,2,3,4")]).unwrap().bbox, Some([1.0, 2.0, 3.0, 4.0]));
         assert_eq!(
             query(&[("bbox", "1,2,0,3,4,100")]).unwrap().bbox,
             Some([1.0, 2.0, 3.0, 4.0])
@@ -352,10 +304,7 @@ mod tests {
             "1,2,3,NaN",
             "-181,0,0,1",
         ] {
-            assert!(
-                matches!(query(&[("bbox", bad)]), Err(Error::BadRequest(_))),
-                "{bad}"
-            );
+            assert!(matches!(query(&[("bbox", bad)]), Err(Error::BadRequest(_))), "{bad}");
         }
     }
 
@@ -372,10 +321,7 @@ mod tests {
         );
         let interval = parse_datetime("2024-01-01T00:00:00Z/2024-02-01T00:00:00+01:00").unwrap();
         assert_eq!(interval.end, Some(t("2024-01-31T23:00:00Z")));
-        assert_eq!(
-            parse_datetime("../2024-01-01T00:00:00Z").unwrap().start,
-            None
-        );
+        assert_eq!(parse_datetime("../2024-01-01T00:00:00Z").unwrap().start, None);
         assert_eq!(parse_datetime("2024-01-01T00:00:00Z/..").unwrap().end, None);
         assert_eq!(parse_datetime("2024-01-01T00:00:00Z/").unwrap().end, None);
         for bad in [
@@ -394,16 +340,8 @@ mod tests {
     fn limits_default_clamp_and_refuse() {
         assert_eq!(query(&[]).unwrap().limit, 10);
         assert_eq!(query(&[("limit", "20000")]).unwrap().limit, 10_000);
-        assert_eq!(
-            query(&[("limit", "99999999999999999999999")])
-                .unwrap()
-                .limit,
-            10_000
-        );
-        assert_eq!(
-            query(&[("ids", ""), ("collections", ",")]).unwrap().ids,
-            None
-        );
+        assert_eq!(query(&[("limit", "99999999999999999999999")]).unwrap().limit, 10_000);
+        assert_eq!(query(&[("ids", ""), ("collections", ",")]).unwrap().ids, None);
         for bad in ["0", "-1", "1.5", "ten"] {
             assert!(query(&[("limit", bad)]).is_err(), "{bad}");
         }

@@ -17,9 +17,7 @@ use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -52,10 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/collections", get(collections::list))
         .route("/collections/{collection_id}", get(collections::get))
         .route("/collections/{collection_id}/items", get(items::list))
-        .route(
-            "/collections/{collection_id}/items/{item_id}",
-            get(items::get),
-        )
+        .route("/collections/{collection_id}/items/{item_id}", get(items::get))
         .route("/search", get(search::get).post(search::post))
         .route("/api", get(docs::openapi))
         .route("/api.html", get(docs::page))
@@ -120,10 +115,7 @@ async fn stac_error_shape(response: Response) -> Response {
         StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
         other => other.canonical_reason().unwrap_or("error").to_string(),
     };
-    let code = status
-        .canonical_reason()
-        .unwrap_or("Error")
-        .replace(' ', "");
+    let code = status.canonical_reason().unwrap_or("Error").replace(' ', "");
     let mut shaped = (
         status,
         axum::Json(serde_json::json!({"code": code, "description": description})),
@@ -197,16 +189,11 @@ mod tests {
             .header("origin", "https://x.example")
             .body(Body::empty())
             .unwrap();
-        let response = with_middleware(routes, &http)
-            .oneshot(request)
-            .await
-            .unwrap();
+        let response = with_middleware(routes, &http).oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         assert!(response.headers().contains_key("x-request-id"));
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["code"], "RequestTimeout");
         assert!(body["description"].as_str().unwrap().contains("too long"));

@@ -9,8 +9,8 @@ use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, LargeBinaryArray};
 use arrow_schema::DataType;
 use duckdb::vscalar::{ArrowFunctionSignature, VArrowScalar};
 use geo::{
-    Coord, Geometry, GeometryCollection, Intersects, LineString, MultiLineString, MultiPoint,
-    MultiPolygon, Point, Polygon,
+    Coord, Geometry, GeometryCollection, Intersects, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
+    Polygon,
 };
 use std::sync::Arc;
 
@@ -106,37 +106,22 @@ impl Reader<'_> {
                 Geometry::Point(p) => Some(p),
                 _ => None,
             })?)),
-            5 => Geometry::MultiLineString(MultiLineString(self.members(
-                little,
-                depth,
-                |g| match g {
-                    Geometry::LineString(l) => Some(l),
-                    _ => None,
-                },
-            )?)),
-            6 => {
-                Geometry::MultiPolygon(MultiPolygon(self.members(little, depth, |g| match g {
-                    Geometry::Polygon(p) => Some(p),
-                    _ => None,
-                })?))
-            }
-            7 => {
-                Geometry::GeometryCollection(GeometryCollection(self.members(little, depth, Some)?))
-            }
+            5 => Geometry::MultiLineString(MultiLineString(self.members(little, depth, |g| match g {
+                Geometry::LineString(l) => Some(l),
+                _ => None,
+            })?)),
+            6 => Geometry::MultiPolygon(MultiPolygon(self.members(little, depth, |g| match g {
+                Geometry::Polygon(p) => Some(p),
+                _ => None,
+            })?)),
+            7 => Geometry::GeometryCollection(GeometryCollection(self.members(little, depth, Some)?)),
             _ => return None,
         })
     }
 
-    fn members<T>(
-        &mut self,
-        little: bool,
-        depth: usize,
-        keep: impl Fn(Geometry<f64>) -> Option<T>,
-    ) -> Option<Vec<T>> {
+    fn members<T>(&mut self, little: bool, depth: usize, keep: impl Fn(Geometry<f64>) -> Option<T>) -> Option<Vec<T>> {
         let count = self.count(little)?;
-        (0..count)
-            .map(|_| self.geometry(depth + 1).and_then(&keep))
-            .collect()
+        (0..count).map(|_| self.geometry(depth + 1).and_then(&keep)).collect()
     }
 }
 
@@ -148,10 +133,7 @@ pub struct IntersectsFunction;
 impl VArrowScalar for IntersectsFunction {
     type State = ();
 
-    fn invoke(
-        _: &(),
-        input: arrow_array::RecordBatch,
-    ) -> Result<ArrayRef, Box<dyn std::error::Error>> {
+    fn invoke(_: &(), input: arrow_array::RecordBatch) -> Result<ArrayRef, Box<dyn std::error::Error>> {
         let items = binary_values(input.column(0))?;
         let queries = binary_values(input.column(1))?;
         let mut parsed: Option<(&[u8], Option<Geometry<f64>>)> = None;
@@ -191,11 +173,7 @@ fn binary_values(column: &ArrayRef) -> Result<Vec<Option<&[u8]>>, Box<dyn std::e
     if let Some(array) = column.as_any().downcast_ref::<LargeBinaryArray>() {
         return Ok(array.iter().collect());
     }
-    Err(format!(
-        "st_intersects expects BLOB arguments, got {}",
-        column.data_type()
-    )
-    .into())
+    Err(format!("st_intersects expects BLOB arguments, got {}", column.data_type()).into())
 }
 
 #[cfg(test)]
@@ -237,8 +215,7 @@ mod tests {
         ))
         .unwrap();
         let inside = decode_wkb(&wkb(json!({"type": "Point", "coordinates": [1, 1]}))).unwrap();
-        let in_bbox_only =
-            decode_wkb(&wkb(json!({"type": "Point", "coordinates": [9, 9]}))).unwrap();
+        let in_bbox_only = decode_wkb(&wkb(json!({"type": "Point", "coordinates": [9, 9]}))).unwrap();
         assert!(triangle.intersects(&inside));
         assert!(!triangle.intersects(&in_bbox_only));
     }

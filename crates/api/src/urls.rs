@@ -22,9 +22,7 @@ impl BaseUrl {
                 .map(|v| v.split(',').next().unwrap_or_default().trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let forwarded = header("forwarded")
-            .map(|f| parse_forwarded(&f))
-            .unwrap_or_default();
+        let forwarded = header("forwarded").map(|f| parse_forwarded(&f)).unwrap_or_default();
         let proto = forwarded
             .0
             .or_else(|| header("x-forwarded-proto"))
@@ -47,11 +45,7 @@ impl BaseUrl {
         {
             let mut segments = url.path_segments_mut().expect("an http URL has a path");
             segments.pop_if_empty();
-            for part in prefix
-                .split('/')
-                .chain(root_path.split('/'))
-                .filter(|p| !p.is_empty())
-            {
+            for part in prefix.split('/').chain(root_path.split('/')).filter(|p| !p.is_empty()) {
                 segments.push(part);
             }
             segments.push("");
@@ -161,10 +155,7 @@ mod tests {
             "http://h/api/v1/prod/"
         );
         assert_eq!(base(&[], "/stage/"), "http://localhost/stage/");
-        assert_eq!(
-            base(&[("host", "bad host/with?query")], ""),
-            "http://localhost/"
-        );
+        assert_eq!(base(&[("host", "bad host/with?query")], ""), "http://localhost/");
     }
 
     #[test]
@@ -177,10 +168,7 @@ mod tests {
         assert_eq!(
             base.href_with_query(
                 &["search"],
-                &[
-                    ("bbox".into(), "1,2,3,4".into()),
-                    ("token".into(), "a+b".into())
-                ]
+                &[("bbox".into(), "1,2,3,4".into()), ("token".into(), "a+b".into())]
             ),
             "http://localhost/search?bbox=1%2C2%2C3%2C4&token=a%2Bb"
         );

@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{DateTime, Utc};
 use geo::{
-    Coord, Geometry, GeometryCollection, Intersects, LineString, MultiLineString, MultiPoint,
-    MultiPolygon, Point, Polygon, Rect,
+    Coord, Geometry, GeometryCollection, Intersects, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
+    Polygon, Rect,
 };
 use serde_json::{Value, json};
 use stac_indexed_api::paging::{Cursor, Direction, TokenCodec};
@@ -79,10 +79,7 @@ fn sample_items() -> Vec<SampleItem> {
     };
     let items: Vec<SampleItem> = files_under(&sample_data())
         .into_iter()
-        .filter(|p| {
-            p.parent().is_some_and(|d| d.ends_with("items"))
-                && p.extension().is_some_and(|e| e == "json")
-        })
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("items")) && p.extension().is_some_and(|e| e == "json"))
         .map(|path| {
             let json = read_json(&path);
             let properties = &json["properties"];
@@ -130,17 +127,11 @@ fn to_geo(value: &Value) -> Geometry<f64> {
     let list = |v: &Value| v.as_array().unwrap().clone();
     match value["type"].as_str().unwrap() {
         "Point" => Geometry::Point(Point(coord(coordinates))),
-        "MultiPoint" => Geometry::MultiPoint(MultiPoint(
-            list(coordinates).iter().map(|c| Point(coord(c))).collect(),
-        )),
+        "MultiPoint" => Geometry::MultiPoint(MultiPoint(list(coordinates).iter().map(|c| Point(coord(c))).collect())),
         "LineString" => Geometry::LineString(line(coordinates)),
-        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
-            list(coordinates).iter().map(line).collect(),
-        )),
+        "MultiLineString" => Geometry::MultiLineString(MultiLineString(list(coordinates).iter().map(line).collect())),
         "Polygon" => Geometry::Polygon(polygon(coordinates)),
-        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
-            list(coordinates).iter().map(polygon).collect(),
-        )),
+        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(list(coordinates).iter().map(polygon).collect())),
         "GeometryCollection" => Geometry::GeometryCollection(GeometryCollection(
             list(&value["geometries"]).iter().map(to_geo).collect(),
         )),
@@ -165,9 +156,7 @@ fn in_bbox(item: &SampleItem, bbox: [f64; 4]) -> bool {
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
 /// Whether an item meets the interval by its datetime or its start/end range.
@@ -175,9 +164,7 @@ fn in_interval(item: &SampleItem, start: Option<&str>, end: Option<&str>) -> boo
     let (start, end) = (start.map(parse_time), end.map(parse_time));
     let after_start = |t: DateTime<Utc>| start.is_none_or(|s| t >= s);
     let before_end = |t: DateTime<Utc>| end.is_none_or(|e| t <= e);
-    let by_datetime = item
-        .datetime
-        .is_some_and(|t| after_start(t) && before_end(t));
+    let by_datetime = item.datetime.is_some_and(|t| after_start(t) && before_end(t));
     let by_range = match (item.start, item.end) {
         (Some(s), Some(e)) => before_end(s) && after_start(e),
         _ => false,
@@ -206,10 +193,7 @@ fn io() -> Arc<Io> {
 }
 
 fn sample_config() -> IndexConfig {
-    IndexConfig::from_json(
-        &std::fs::read_to_string(sample_data().join("index-config.json")).unwrap(),
-    )
-    .unwrap()
+    IndexConfig::from_json(&std::fs::read_to_string(sample_data().join("index-config.json")).unwrap()).unwrap()
 }
 
 /// Indexes the catalog at `root` (a catalog.json) into `out`.
@@ -277,6 +261,9 @@ impl Api {
         )
         .await
         .unwrap();
+        if config.row_directory {
+            handle.current().wait_for_directory().await;
+        }
         let app = stac_indexed_api::app(handle, io(), config, &HttpOptions::default());
         Api {
             app,
@@ -299,16 +286,11 @@ impl Api {
             .await
             .unwrap()
             .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     async fn get(&self, uri: &str) -> Reply {
-        self.send(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
     }
 
     async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
@@ -391,10 +373,7 @@ impl Reply {
             panic!("an error has a description: {body}");
         });
         assert!(!description.is_empty());
-        assert!(
-            object.keys().all(|k| k == "code" || k == "description"),
-            "{body}"
-        );
+        assert!(object.keys().all(|k| k == "code" || k == "description"), "{body}");
         description.to_string()
     }
 }
@@ -443,11 +422,7 @@ fn assert_matches(page: &Value, expected: &BTreeSet<String>, what: &str) {
 }
 
 fn link<'a>(document: &'a Value, rel: &str) -> Option<&'a Value> {
-    document["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == rel)
+    document["links"].as_array().unwrap().iter().find(|l| l["rel"] == rel)
 }
 
 fn links<'a>(document: &'a Value, rel: &str) -> Vec<&'a Value> {
@@ -466,11 +441,7 @@ fn href<'a>(document: &'a Value, rel: &str) -> &'a str {
 }
 
 fn query_of(href: &str) -> Vec<(String, String)> {
-    url::Url::parse(href)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
+    url::Url::parse(href).unwrap().query_pairs().into_owned().collect()
 }
 
 const S2: &str = "sentinel-2-l2a";
@@ -497,10 +468,7 @@ async fn landing_page_links_to_everything() {
 
     assert_eq!(href(&landing, "self"), "http://localhost/");
     assert_eq!(href(&landing, "root"), "http://localhost/");
-    assert_eq!(
-        href(&landing, "conformance"),
-        "http://localhost/conformance"
-    );
+    assert_eq!(href(&landing, "conformance"), "http://localhost/conformance");
     let desc = link(&landing, "service-desc").unwrap();
     assert_eq!(desc["href"], "http://localhost/api");
     assert_eq!(desc["type"], "application/vnd.oai.openapi+json;version=3.0");
@@ -514,10 +482,7 @@ async fn landing_page_links_to_everything() {
         .collect();
     assert_eq!(
         search,
-        vec![
-            ("GET", "http://localhost/search"),
-            ("POST", "http://localhost/search")
-        ]
+        vec![("GET", "http://localhost/search"), ("POST", "http://localhost/search")]
     );
     for l in links(&landing, "search") {
         assert_eq!(l["type"], "application/geo+json");
@@ -552,10 +517,7 @@ async fn landing_page_links_to_everything() {
     assert_eq!(children, expected_children);
     // Every link href is absolute.
     for l in landing["links"].as_array().unwrap() {
-        assert!(
-            l["href"].as_str().unwrap().starts_with("http://localhost/"),
-            "{l}"
-        );
+        assert!(l["href"].as_str().unwrap().starts_with("http://localhost/"), "{l}");
     }
 }
 
@@ -595,17 +557,11 @@ async fn conformance_lists_exactly_the_implemented_classes() {
 
 fn check_collection_links(collection: &Value) {
     let id = collection["id"].as_str().unwrap();
-    assert_eq!(
-        href(collection, "self"),
-        format!("http://localhost/collections/{id}")
-    );
+    assert_eq!(href(collection, "self"), format!("http://localhost/collections/{id}"));
     assert_eq!(href(collection, "root"), "http://localhost/");
     assert_eq!(href(collection, "parent"), "http://localhost/");
     let items = link(collection, "items").unwrap();
-    assert_eq!(
-        items["href"],
-        format!("http://localhost/collections/{id}/items")
-    );
+    assert_eq!(items["href"], format!("http://localhost/collections/{id}/items"));
     assert_eq!(items["type"], "application/geo+json");
     assert!(link(collection, "item").is_none(), "{collection}");
     assert!(link(collection, "child").is_none(), "{collection}");
@@ -641,14 +597,7 @@ async fn collections_are_listed_and_linked() {
     assert_eq!(reply.content_type(), "application/json");
     let collection = reply.json();
     check_collection_links(&collection);
-    for key in [
-        "id",
-        "title",
-        "description",
-        "extent",
-        "license",
-        "summaries",
-    ] {
+    for key in ["id", "title", "description", "extent", "license", "summaries"] {
         assert_eq!(collection[key], source[key], "{key}");
     }
 }
@@ -671,9 +620,7 @@ async fn an_unknown_collection_is_a_404() {
 async fn collection_items_hold_only_that_collection() {
     let api = Api::sample().await;
     for collection in [S2, LANDSAT, S1] {
-        let reply = api
-            .get(&format!("/collections/{collection}/items?limit=100"))
-            .await;
+        let reply = api.get(&format!("/collections/{collection}/items?limit=100")).await;
         let page = reply.assert_page();
         assert_matches(&page, &expected(|i| i.collection == collection), collection);
         for feature in page["features"].as_array().unwrap() {
@@ -688,9 +635,7 @@ async fn collection_items_take_bbox_and_datetime() {
     let api = Api::sample().await;
     let bbox = [20.0, 20.0, 21.0, 21.0];
     let page = api
-        .get(&format!(
-            "/collections/{S2}/items?bbox=20,20,21,21&limit=100"
-        ))
+        .get(&format!("/collections/{S2}/items?bbox=20,20,21,21&limit=100"))
         .await
         .assert_page();
     let want = expected(|i| i.collection == S2 && in_bbox(i, bbox));
@@ -709,11 +654,7 @@ async fn collection_items_take_bbox_and_datetime() {
             Some("2024-02-18T12:00:00Z"),
             Some("2024-02-18T12:00:00Z"),
         ),
-        (
-            "../2024-02-01T00:00:00Z",
-            None,
-            Some("2024-02-01T00:00:00Z"),
-        ),
+        ("../2024-02-01T00:00:00Z", None, Some("2024-02-01T00:00:00Z")),
     ] {
         let reply = api
             .get(&with_query(
@@ -728,9 +669,7 @@ async fn collection_items_take_bbox_and_datetime() {
     }
     // The instant inside a start/end range finds the range-only item.
     let page = api
-        .get(&format!(
-            "/collections/{S2}/items?datetime=2024-02-18T12:00:00Z"
-        ))
+        .get(&format!("/collections/{S2}/items?datetime=2024-02-18T12:00:00Z"))
         .await
         .assert_page();
     assert!(id_set(&page).contains("S2B_MSIL2A_20240219T101859_T32TQR"));
@@ -818,21 +757,13 @@ async fn collection_items_page_through_every_item_once() {
 async fn an_item_is_served_with_api_links_and_absolute_asset_hrefs() {
     let api = Api::sample().await;
     let source = sample_item(FIJI);
-    let reply = api
-        .get(&format!("/collections/{LANDSAT}/items/{FIJI}"))
-        .await;
+    let reply = api.get(&format!("/collections/{LANDSAT}/items/{FIJI}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.content_type(), "application/geo+json");
     let item = reply.json();
     assert_eq!(item["type"], "Feature");
     assert_eq!(item["id"], FIJI);
-    for key in [
-        "geometry",
-        "bbox",
-        "properties",
-        "collection",
-        "stac_version",
-    ] {
+    for key in ["geometry", "bbox", "properties", "collection", "stac_version"] {
         assert_eq!(item[key], source.json[key], "{key}");
     }
     assert_eq!(
@@ -870,10 +801,7 @@ async fn every_sample_item_is_served_by_id() {
     let api = Api::sample().await;
     for source in sample_items() {
         let reply = api
-            .get(&format!(
-                "/collections/{}/items/{}",
-                source.collection, source.id
-            ))
+            .get(&format!("/collections/{}/items/{}", source.collection, source.id))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", source.id);
         let item = reply.json();
@@ -911,30 +839,18 @@ async fn an_unknown_item_is_a_404_naming_it() {
 #[tokio::test]
 async fn search_by_ids_get_and_post() {
     let api = Api::sample().await;
-    let want = set(&[
-        FIJI,
-        "S1A_IW_GRDH_20240103T053012",
-        "LC08_L2SP_194027_20240120",
-    ]);
+    let want = set(&[FIJI, "S1A_IW_GRDH_20240103T053012", "LC08_L2SP_194027_20240120"]);
     let joined = want.iter().cloned().collect::<Vec<_>>().join(",");
     let page = api.search(&[("ids", &joined)]).await;
     assert_matches(&page, &want, "GET ids");
-    let page = api
-        .search_post(json!({"ids": want.iter().collect::<Vec<_>>()}))
-        .await;
+    let page = api.search_post(json!({"ids": want.iter().collect::<Vec<_>>()})).await;
     assert_matches(&page, &want, "POST ids");
     // Unknown ids match nothing.
     let page = api.search(&[("ids", "nope,nada")]).await;
     assert_matches(&page, &BTreeSet::new(), "unknown ids");
     // ids and collections together.
-    let page = api
-        .search(&[("ids", &joined), ("collections", LANDSAT)])
-        .await;
-    assert_matches(
-        &page,
-        &set(&[FIJI, "LC08_L2SP_194027_20240120"]),
-        "ids+collections",
-    );
+    let page = api.search(&[("ids", &joined), ("collections", LANDSAT)]).await;
+    assert_matches(&page, &set(&[FIJI, "LC08_L2SP_194027_20240120"]), "ids+collections");
 }
 
 #[tokio::test]
@@ -942,10 +858,7 @@ async fn search_by_collections_get_and_post() {
     let api = Api::sample().await;
     let want = expected(|i| i.collection == S1 || i.collection == LANDSAT);
     let page = api
-        .search(&[
-            ("collections", &format!("{S1},{LANDSAT}")),
-            ("limit", "100"),
-        ])
+        .search(&[("collections", &format!("{S1},{LANDSAT}")), ("limit", "100")])
         .await;
     assert_matches(&page, &want, "GET collections");
     let page = api
@@ -1071,9 +984,7 @@ async fn search_by_intersects_with_every_geometry_type() {
         if !want.is_empty() {
             nonempty += 1;
         }
-        let page = api
-            .search_post(json!({"intersects": geometry, "limit": 100}))
-            .await;
+        let page = api.search_post(json!({"intersects": geometry, "limit": 100})).await;
         assert_matches(&page, &want, &format!("POST intersects {geometry}"));
         let page = api
             .search(&[("intersects", &geometry.to_string()), ("limit", "100")])
@@ -1132,12 +1043,9 @@ async fn invalid_intersects_are_400s() {
 async fn bbox_and_intersects_together_are_a_400() {
     let api = Api::sample().await;
     let point = r#"{"type":"Point","coordinates":[1,2]}"#;
-    api.get(&with_query(
-        "/search",
-        &[("bbox", "0,0,3,3"), ("intersects", point)],
-    ))
-    .await
-    .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+    api.get(&with_query("/search", &[("bbox", "0,0,3,3"), ("intersects", point)]))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
     api.post(
         "/search",
         &json!({"bbox": [0, 0, 3, 3], "intersects": {"type": "Point", "coordinates": [1, 2]}}),
@@ -1184,33 +1092,17 @@ async fn search_by_datetime_instants_and_intervals() {
             Some("2024-05-05T10:00:00Z"),
             Some("2024-05-11T22:00:00Z"),
         ),
-        (
-            "../2024-01-15T00:00:00Z",
-            None,
-            Some("2024-01-15T00:00:00Z"),
-        ),
-        (
-            "2024-06-01T00:00:00Z/..",
-            Some("2024-06-01T00:00:00Z"),
-            None,
-        ),
+        ("../2024-01-15T00:00:00Z", None, Some("2024-01-15T00:00:00Z")),
+        ("2024-06-01T00:00:00Z/..", Some("2024-06-01T00:00:00Z"), None),
         ("2024-06-01T00:00:00Z/", Some("2024-06-01T00:00:00Z"), None),
         ("/2024-01-15T00:00:00Z", None, Some("2024-01-15T00:00:00Z")),
-        (
-            "2025-01-01T00:00:00Z/..",
-            Some("2025-01-01T00:00:00Z"),
-            None,
-        ),
+        ("2025-01-01T00:00:00Z/..", Some("2025-01-01T00:00:00Z"), None),
     ];
     for (datetime, start, end) in &cases {
         let want = expected(|i| in_interval(i, *start, *end));
-        let page = api
-            .search(&[("datetime", datetime), ("limit", "100")])
-            .await;
+        let page = api.search(&[("datetime", datetime), ("limit", "100")]).await;
         assert_matches(&page, &want, &format!("GET datetime {datetime}"));
-        let page = api
-            .search_post(json!({"datetime": datetime, "limit": 100}))
-            .await;
+        let page = api.search_post(json!({"datetime": datetime, "limit": 100})).await;
         assert_matches(&page, &want, &format!("POST datetime {datetime}"));
     }
     // The cases reach the items that only have a start/end range.
@@ -1225,10 +1117,7 @@ async fn search_by_datetime_instants_and_intervals() {
         let item = sample_item(id);
         assert!(item.datetime.is_none() && item.start.is_some());
         assert!(
-            cases
-                .iter()
-                .take(6)
-                .any(|(_, s, e)| in_interval(&item, *s, *e)),
+            cases.iter().take(6).any(|(_, s, e)| in_interval(&item, *s, *e)),
             "{id} is reached by a bounded case"
         );
     }
@@ -1293,12 +1182,9 @@ async fn limits_default_clamp_and_refuse() {
         api.get(&with_query("/search", &[("limit", bad)]))
             .await
             .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
-        api.get(&with_query(
-            &format!("/collections/{S2}/items"),
-            &[("limit", bad)],
-        ))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+        api.get(&with_query(&format!("/collections/{S2}/items"), &[("limit", bad)]))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
     }
     for bad in [json!(0), json!(-1), json!(1.5), json!("5"), json!("abc")] {
         api.post("/search", &json!({"limit": bad}))
@@ -1310,38 +1196,24 @@ async fn limits_default_clamp_and_refuse() {
 #[tokio::test]
 async fn unknown_parameters_are_ignored() {
     let api = Api::sample().await;
-    let page = api
-        .search(&[("foo", "bar"), ("limit", "5"), ("x-y", "")])
-        .await;
+    let page = api.search(&[("foo", "bar"), ("limit", "5"), ("x-y", "")]).await;
     assert_eq!(page["numberReturned"], 5);
     assert_eq!(page["numberMatched"], 50);
-    let page = api
-        .search_post(json!({"foo": {"bar": 1}, "limit": 5}))
-        .await;
+    let page = api.search_post(json!({"foo": {"bar": 1}, "limit": 5})).await;
     assert_eq!(page["numberReturned"], 5);
-    let page = api
-        .get(&format!("/collections/{S1}/items?foo=bar"))
-        .await
-        .assert_page();
+    let page = api.get(&format!("/collections/{S1}/items?foo=bar")).await.assert_page();
     assert_eq!(page["numberMatched"], 10);
     // An empty POST body is the empty search.
-    let reply = api
-        .send(Request::post("/search").body(Body::empty()).unwrap())
-        .await;
+    let reply = api.send(Request::post("/search").body(Body::empty()).unwrap()).await;
     assert_eq!(reply.assert_page()["numberMatched"], 50);
 }
 
 #[tokio::test]
 async fn the_antimeridian_bbox_is_a_thin_band() {
     let api = Api::sample().await;
-    let page = api
-        .search(&[("bbox", "179,-17,-179,-16"), ("limit", "100")])
-        .await;
+    let page = api.search(&[("bbox", "179,-17,-179,-16"), ("limit", "100")]).await;
     assert_matches(&page, &set(&[FIJI]), "bbox across the antimeridian");
-    assert_eq!(
-        expected(|i| in_bbox(i, [179.0, -17.0, -179.0, -16.0])),
-        set(&[FIJI])
-    );
+    assert_eq!(expected(|i| in_bbox(i, [179.0, -17.0, -179.0, -16.0])), set(&[FIJI]));
     let page = api
         .search_post(json!({"bbox": [179, -17, -179, -16], "limit": 100}))
         .await;
@@ -1352,17 +1224,10 @@ async fn the_antimeridian_bbox_is_a_thin_band() {
         assert_matches(&page, &set(&[FIJI]), half);
     }
     // A wide antimeridian box matches the Pacific, not Europe or Africa.
-    let page = api
-        .search(&[("bbox", "170,-90,-170,90"), ("limit", "100")])
-        .await;
+    let page = api.search(&[("bbox", "170,-90,-170,90"), ("limit", "100")]).await;
     assert_matches(&page, &set(&[FIJI]), "wide antimeridian box");
     // Boxes away from it do not match it.
-    for far in [
-        "0,-17,10,-16",
-        "170,-17,179,-16",
-        "-179,-17,-170,-16",
-        "179,10,-179,20",
-    ] {
+    for far in ["0,-17,10,-16", "170,-17,179,-16", "-179,-17,-170,-16", "179,10,-179,20"] {
         let page = api.search(&[("bbox", far), ("limit", "100")]).await;
         let [w, s, e, n]: [f64; 4] = far
             .split(',')
@@ -1387,8 +1252,7 @@ async fn pages_count_matches_and_returns() {
     let page = api
         .search(&[("collections", S1), ("datetime", "2024-03-01T00:00:00Z/..")])
         .await;
-    let want =
-        expected(|i| i.collection == S1 && in_interval(i, Some("2024-03-01T00:00:00Z"), None));
+    let want = expected(|i| i.collection == S1 && in_interval(i, Some("2024-03-01T00:00:00Z"), None));
     assert_matches(&page, &want, "collections+datetime");
 }
 
@@ -1402,10 +1266,7 @@ async fn get_paging_visits_every_item_once_in_a_stable_order() {
     let pages = follow_get(&api, "/search?limit=7").await;
     assert_eq!(pages.len(), 8);
     let order = all_ids(&pages);
-    assert_eq!(
-        order.iter().cloned().collect::<BTreeSet<_>>(),
-        expected(|_| true)
-    );
+    assert_eq!(order.iter().cloned().collect::<BTreeSet<_>>(), expected(|_| true));
     // Stable: the same walk again, and one page of 50, give the same order.
     assert_eq!(all_ids(&follow_get(&api, "/search?limit=7").await), order);
     assert_eq!(ids(&api.search(&[("limit", "50")]).await), order);
@@ -1450,11 +1311,7 @@ async fn get_paging_keeps_the_filters() {
     let want = expected(|i| {
         (i.collection == S2 || i.collection == LANDSAT)
             && in_bbox(i, [5.0, 40.0, 15.0, 50.0])
-            && in_interval(
-                i,
-                Some("2024-01-01T00:00:00Z"),
-                Some("2024-05-31T23:59:59Z"),
-            )
+            && in_interval(i, Some("2024-01-01T00:00:00Z"), Some("2024-05-31T23:59:59Z"))
     });
     assert!(want.len() > 6, "several pages: {want:?}");
     assert_eq!(pages.len(), want.len().div_ceil(3));
@@ -1464,10 +1321,7 @@ async fn get_paging_keeps_the_filters() {
     for (key, value) in [
         ("collections", format!("{S2},{LANDSAT}")),
         ("bbox", "5,40,15,50".to_string()),
-        (
-            "datetime",
-            "2024-01-01T00:00:00Z/2024-05-31T23:59:59Z".to_string(),
-        ),
+        ("datetime", "2024-01-01T00:00:00Z/2024-05-31T23:59:59Z".to_string()),
         ("limit", "3".to_string()),
     ] {
         assert!(pairs.contains(&(key.to_string(), value)), "{key}: {next}");
@@ -1539,10 +1393,7 @@ async fn post_paging_over_everything_with_intersects() {
     assert_eq!(all_ids(&pages).into_iter().collect::<BTreeSet<_>>(), want);
     let pages = follow_post(&api, json!({"limit": 7})).await;
     assert_eq!(pages.len(), 8);
-    assert_eq!(
-        all_ids(&pages).into_iter().collect::<BTreeSet<_>>(),
-        expected(|_| true)
-    );
+    assert_eq!(all_ids(&pages).into_iter().collect::<BTreeSet<_>>(), expected(|_| true));
 }
 
 // ---------------------------------------------------------------------------
@@ -1550,11 +1401,7 @@ async fn post_paging_over_everything_with_intersects() {
 // ---------------------------------------------------------------------------
 
 fn token_of(href: &str) -> String {
-    query_of(href)
-        .into_iter()
-        .find(|(k, _)| k == "token")
-        .unwrap()
-        .1
+    query_of(href).into_iter().find(|(k, _)| k == "token").unwrap().1
 }
 
 #[tokio::test]
@@ -1681,14 +1528,8 @@ async fn self_links_are_percent_encoded_and_resolve() {
     assert_eq!(ids(&page), vec![ODD_ITEM.to_string()]);
     let item = &page["features"][0];
     assert_eq!(href(item, "self"), format!("http://localhost{item_path}"));
-    assert_eq!(
-        href(item, "collection"),
-        format!("http://localhost{collection_path}")
-    );
-    assert_eq!(
-        href(item, "parent"),
-        format!("http://localhost{collection_path}")
-    );
+    assert_eq!(href(item, "collection"), format!("http://localhost{collection_path}"));
+    assert_eq!(href(item, "parent"), format!("http://localhost{collection_path}"));
 
     // GET on the encoded URL returns the item.
     let reply = api.get(&local(href(item, "self"))).await;
@@ -1696,10 +1537,7 @@ async fn self_links_are_percent_encoded_and_resolve() {
     let fetched = reply.json();
     assert_eq!(fetched["id"], ODD_ITEM);
     assert_eq!(fetched["collection"], ODD_COLLECTION);
-    assert_eq!(
-        href(&fetched, "self"),
-        format!("http://localhost{item_path}")
-    );
+    assert_eq!(href(&fetched, "self"), format!("http://localhost{item_path}"));
     // The asset href with a space is absolute and encoded.
     let asset = fetched["assets"]["data"]["href"].as_str().unwrap();
     assert!(
@@ -1712,10 +1550,7 @@ async fn self_links_are_percent_encoded_and_resolve() {
     assert_eq!(collection.status, StatusCode::OK, "{}", collection.text());
     let collection = collection.json();
     assert_eq!(collection["id"], ODD_COLLECTION);
-    assert_eq!(
-        href(&collection, "self"),
-        format!("http://localhost{collection_path}")
-    );
+    assert_eq!(href(&collection, "self"), format!("http://localhost{collection_path}"));
     assert_eq!(
         href(&collection, "items"),
         format!("http://localhost{collection_path}/items")
@@ -1725,10 +1560,7 @@ async fn self_links_are_percent_encoded_and_resolve() {
         links(&landing, "child")[0]["href"],
         format!("http://localhost{collection_path}")
     );
-    let items = api
-        .get(&local(href(&collection, "items")))
-        .await
-        .assert_page();
+    let items = api.get(&local(href(&collection, "items"))).await.assert_page();
     assert_eq!(id_set(&items), set(&[ODD_ITEM, SLASH_ITEM]));
     let self_href = href(&items, "self");
     assert!(
@@ -1736,9 +1568,7 @@ async fn self_links_are_percent_encoded_and_resolve() {
         "{self_href}"
     );
     // Search by the odd ids.
-    let page = api
-        .search(&[("ids", ODD_ITEM), ("collections", ODD_COLLECTION)])
-        .await;
+    let page = api.search(&[("ids", ODD_ITEM), ("collections", ODD_COLLECTION)]).await;
     assert_eq!(ids(&page), vec![ODD_ITEM.to_string()]);
 
     // Reserved characters in an id: '/', '?' and '#' are encoded too.
@@ -1791,9 +1621,7 @@ async fn a_missing_source_item_is_a_502_not_a_short_page() {
     // Pages without it are fine.
     let page = api.search(&[("ids", "S1A_IW_GRDH_20240103T053012")]).await;
     assert_eq!(ids(&page), vec!["S1A_IW_GRDH_20240103T053012".to_string()]);
-    let page = api
-        .search(&[("collections", LANDSAT), ("limit", "100")])
-        .await;
+    let page = api.search(&[("collections", LANDSAT), ("limit", "100")]).await;
     assert_eq!(page["numberReturned"], 16);
 }
 
@@ -1801,12 +1629,7 @@ async fn a_missing_source_item_is_a_502_not_a_short_page() {
 async fn collections_and_the_manifest_are_not_read_per_request() {
     let catalog = sample_copy();
     let out = tempfile::tempdir().unwrap();
-    index_catalog(
-        &catalog.path().join("catalog.json"),
-        sample_config(),
-        out.path(),
-    )
-    .await;
+    index_catalog(&catalog.path().join("catalog.json"), sample_config(), out.path()).await;
     let config = ApiConfig {
         reload_interval: None,
         cache_dir: out.path().join("cache"),
@@ -1876,10 +1699,7 @@ async fn wrong_methods_and_paths_get_stac_errors() {
         reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed");
     }
     for uri in ["/nope", "/collections/sentinel-1-grd/nope", "/search/extra"] {
-        let description = api
-            .get(uri)
-            .await
-            .assert_error(StatusCode::NOT_FOUND, "NotFound");
+        let description = api.get(uri).await.assert_error(StatusCode::NOT_FOUND, "NotFound");
         assert!(description.contains(uri), "{description}");
     }
 }
@@ -1888,10 +1708,7 @@ async fn wrong_methods_and_paths_get_stac_errors() {
 async fn forwarded_headers_set_the_link_base() {
     let api = Api::sample().await;
     let cases: [(&[(&str, &str)], &str); 5] = [
-        (
-            &[("host", "api.internal:8080")],
-            "http://api.internal:8080/",
-        ),
+        (&[("host", "api.internal:8080")], "http://api.internal:8080/"),
         (
             &[
                 ("host", "internal"),
@@ -1938,8 +1755,7 @@ async fn forwarded_headers_set_the_link_base() {
         }
         let post = api
             .send({
-                let mut request =
-                    Request::post("/search").header("content-type", "application/json");
+                let mut request = Request::post("/search").header("content-type", "application/json");
                 for (k, v) in headers {
                     request = request.header(*k, *v);
                 }
@@ -1947,10 +1763,7 @@ async fn forwarded_headers_set_the_link_base() {
             })
             .await
             .assert_page();
-        assert_eq!(
-            link(&post, "next").unwrap()["href"],
-            format!("{base}search")
-        );
+        assert_eq!(link(&post, "next").unwrap()["href"], format!("{base}search"));
     }
 }
 
@@ -1984,41 +1797,24 @@ async fn the_root_path_prefixes_every_link() {
     for collection in collections["collections"].as_array().unwrap() {
         check(collection, "collection");
     }
-    check(
-        &api.get(&format!("/collections/{S1}")).await.json(),
-        "collection",
-    );
+    check(&api.get(&format!("/collections/{S1}")).await.json(), "collection");
     let page = api.search(&[("limit", "3")]).await;
     check(&page, "search");
     for item in page["features"].as_array().unwrap() {
         check(item, "item");
     }
-    let page = api
-        .get(&format!("/collections/{S1}/items?limit=3"))
-        .await
-        .assert_page();
+    let page = api.get(&format!("/collections/{S1}/items?limit=3")).await.assert_page();
     check(&page, "items");
     assert!(href(&page, "next").starts_with(&format!("{base}collections/{S1}/items?")));
-    let item = api
-        .get(&format!("/collections/{LANDSAT}/items/{FIJI}"))
-        .await
-        .json();
+    let item = api.get(&format!("/collections/{LANDSAT}/items/{FIJI}")).await.json();
     check(&item, "item");
-    assert_eq!(
-        href(&item, "self"),
-        format!("{base}collections/{LANDSAT}/items/{FIJI}")
-    );
+    assert_eq!(href(&item, "self"), format!("{base}collections/{LANDSAT}/items/{FIJI}"));
     let errors = api.get("/status/errors").await.json();
     check(&errors, "errors");
     // The OpenAPI document names the prefixed server.
     assert_eq!(api.get("/api").await.json()["servers"][0]["url"], base);
     // The documentation page loads its assets under the prefix.
-    assert!(
-        api.get("/api.html")
-            .await
-            .text()
-            .contains("/prod/api.html/assets/")
-    );
+    assert!(api.get("/api.html").await.text().contains("/prod/api.html/assets/"));
 }
 
 #[tokio::test]
@@ -2026,10 +1822,7 @@ async fn the_openapi_document_and_the_docs_page() {
     let api = Api::sample().await;
     let reply = api.get("/api").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(
-        reply.content_type(),
-        "application/vnd.oai.openapi+json;version=3.0"
-    );
+    assert_eq!(reply.content_type(), "application/vnd.oai.openapi+json;version=3.0");
     let document = reply.json();
     assert!(
         document["openapi"].as_str().unwrap().starts_with("3.0."),
@@ -2107,13 +1900,9 @@ async fn ping_and_health() {
 async fn indexer_errors_are_paged() {
     let catalog = sample_copy();
     // Two broken items: invalid JSON, and an item without a geometry.
-    let broken = catalog
-        .path()
-        .join("radar/items/S1A_IW_GRDH_20240103T053012.json");
+    let broken = catalog.path().join("radar/items/S1A_IW_GRDH_20240103T053012.json");
     std::fs::write(&broken, b"{ not json").unwrap();
-    let no_geometry = catalog
-        .path()
-        .join("radar/items/S1A_IW_GRDH_20240115T171522.json");
+    let no_geometry = catalog.path().join("radar/items/S1A_IW_GRDH_20240115T171522.json");
     let mut item = read_json(&no_geometry);
     item["geometry"] = Value::Null;
     std::fs::write(&no_geometry, serde_json::to_vec(&item).unwrap()).unwrap();
@@ -2196,9 +1985,7 @@ async fn cors_answers_preflights_and_requests() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     // Errors carry it too.
-    let reply = api
-        .get_with("/nope", &[("origin", "https://client.example.org")])
-        .await;
+    let reply = api.get_with("/nope", &[("origin", "https://client.example.org")]).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
 }
@@ -2208,9 +1995,7 @@ async fn large_responses_are_gzipped_when_asked() {
     let api = Api::sample().await;
     let plain = api.get("/search?limit=50").await;
     assert_eq!(plain.header("content-encoding"), None);
-    let reply = api
-        .get_with("/search?limit=50", &[("accept-encoding", "gzip")])
-        .await;
+    let reply = api.get_with("/search?limit=50", &[("accept-encoding", "gzip")]).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
     assert_eq!(reply.content_type(), "application/geo+json");
@@ -2236,9 +2021,7 @@ async fn responses_carry_a_request_id() {
     assert!(!a.is_empty());
     assert_ne!(a, b);
     // A client's id is kept.
-    let reply = api
-        .get_with("/_mgmt/ping", &[("x-request-id", "client-id-42")])
-        .await;
+    let reply = api.get_with("/_mgmt/ping", &[("x-request-id", "client-id-42")]).await;
     assert_eq!(reply.header("x-request-id"), Some("client-id-42"));
 }
 
@@ -2246,9 +2029,7 @@ async fn responses_carry_a_request_id() {
 async fn a_too_large_body_is_a_stac_error() {
     let api = Api::sample().await;
     let padding = "x".repeat(HttpOptions::default().body_limit + 1);
-    let reply = api
-        .post("/search", &json!({"limit": 1, "padding": padding}))
-        .await;
+    let reply = api.post("/search", &json!({"limit": 1, "padding": padding})).await;
     reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge");
 }
 
@@ -2265,9 +2046,7 @@ async fn a_changed_source_item_is_served_fresh_after_the_cache_ttl() {
     let cold = Api::new(catalog.path(), sample_config(), config).await;
     let uri = format!("/collections/{LANDSAT}/items/{FIJI}");
     assert_eq!(warm.get(&uri).await.status, StatusCode::OK);
-    let path = catalog
-        .path()
-        .join(format!("optical/landsat-c2-l2/items/{FIJI}.json"));
+    let path = catalog.path().join(format!("optical/landsat-c2-l2/items/{FIJI}.json"));
     let mut item = read_json(&path);
     item["properties"]["title"] = json!("changed at the source");
     std::fs::write(&path, serde_json::to_vec(&item).unwrap()).unwrap();
@@ -2280,4 +2059,84 @@ async fn a_changed_source_item_is_served_fresh_after_the_cache_ttl() {
         warm.get(&uri).await.json()["properties"]["title"],
         "changed at the source"
     );
+}
+
+/// Two apps over one index: one answering from the row directory, one from DuckDB only.
+async fn directory_and_duckdb_apps() -> (axum::Router, axum::Router, TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    index_catalog(&sample_data().join("catalog.json"), sample_config(), out.path()).await;
+    let manifest = Uri::from_path(&out.path().join("manifest.json")).unwrap();
+    let mut apps = Vec::new();
+    for row_directory in [true, false] {
+        let config = ApiConfig {
+            reload_interval: None,
+            cache_dir: out.path().join(format!("cache-{row_directory}")),
+            row_directory,
+            ..ApiConfig::default()
+        };
+        let handle = IndexHandle::open(manifest.clone(), io(), config.clone()).await.unwrap();
+        if row_directory {
+            handle.current().wait_for_directory().await;
+        }
+        apps.push(stac_indexed_api::app(handle, io(), config, &HttpOptions::default()));
+    }
+    let duckdb = apps.pop().unwrap();
+    (apps.pop().unwrap(), duckdb, out)
+}
+
+async fn get_value(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_row_directory_answers_exactly_as_duckdb() {
+    let (directory, duckdb, _dir) = directory_and_duckdb_apps().await;
+    let starts = [
+        "/search?limit=7".to_string(),
+        "/search?limit=3&collections=landsat-c2-l2,sentinel-1-grd".to_string(),
+        "/search?collections=nope".to_string(),
+        format!("/search?ids=S2A_MSIL2A_20240105T101401_T32TPR,{FIJI},missing&limit=1"),
+        format!("/search?ids={FIJI}&collections=sentinel-2-l2a"),
+        "/collections/sentinel-2-l2a/items?limit=5".to_string(),
+        "/collections/radar-nope/items".to_string(),
+        format!("/collections/{LANDSAT}/items/{FIJI}"),
+        format!("/collections/{LANDSAT}/items/not-there"),
+    ];
+    for start in starts {
+        // Every page along the next links, and each page's prev page, must match.
+        let mut uri = Some(start.clone());
+        while let Some(current) = uri.take() {
+            let (status, body) = get_value(&directory, &current).await;
+            assert_eq!(
+                (status, &body),
+                (
+                    get_value(&duckdb, &current).await.0,
+                    &get_value(&duckdb, &current).await.1
+                ),
+                "{current}"
+            );
+            let link = |rel: &str| {
+                body["links"]
+                    .as_array()
+                    .and_then(|links| links.iter().find(|l| l["rel"] == rel))
+                    .and_then(|l| l["href"].as_str())
+                    .map(|h| h.trim_start_matches("http://localhost").to_string())
+            };
+            if let Some(prev) = link("prev") {
+                assert_eq!(
+                    get_value(&directory, &prev).await,
+                    get_value(&duckdb, &prev).await,
+                    "{prev}"
+                );
+            }
+            uri = link("next");
+        }
+    }
 }

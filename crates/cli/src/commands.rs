@@ -191,17 +191,13 @@ fn print_summary(report: &IndexReport) {
 
 pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
-    let inspection =
-        stac_indexed_indexer::inspect(&io, &manifest_uri(&args.index)?, args.errors).await?;
+    let inspection = stac_indexed_indexer::inspect(&io, &manifest_uri(&args.index)?, args.errors).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);
         return Ok(());
     }
     let manifest = &inspection.manifest;
-    println!(
-        "index      {} (format {})",
-        manifest.index_id, manifest.format_version
-    );
+    println!("index      {} (format {})", manifest.index_id, manifest.format_version);
     println!("created    {}", manifest.created.to_rfc3339());
     println!("root       {}", manifest.root_uri);
     if let Some(previous) = &manifest.previous_index_id {
@@ -209,10 +205,7 @@ pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<(
     }
     println!(
         "counts     {} items, {} collections, {} documents, {} errors",
-        manifest.counts.items,
-        manifest.counts.collections,
-        manifest.counts.documents,
-        manifest.counts.errors
+        manifest.counts.items, manifest.counts.collections, manifest.counts.documents, manifest.counts.errors
     );
     for (name, entry) in [
         ("items", &manifest.files.items),

@@ -32,8 +32,7 @@ const TIME_RANGE: (i64, i64) = (1_577_836_800, 1_735_689_600);
 const PLATFORMS: [&str; 4] = ["sentinel-2a", "sentinel-2b", "landsat-8", "landsat-9"];
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let per_collection: Vec<u64> = (0..args.collections)
         .map(|c| args.items / args.collections + u64::from(c < args.items % args.collections))
         .collect();
@@ -72,17 +71,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 }
 
 /// Writes the items whose index is `thread` modulo `threads`.
-fn write_items(
-    args: &GenerateArgs,
-    per_collection: &[u64],
-    thread: u64,
-    threads: u64,
-) -> anyhow::Result<()> {
+fn write_items(args: &GenerateArgs, per_collection: &[u64], thread: u64, threads: u64) -> anyhow::Result<()> {
     for (collection, count) in per_collection.iter().enumerate() {
-        let dir = args
-            .out
-            .join(collection_id(collection as u64))
-            .join("items");
+        let dir = args.out.join(collection_id(collection as u64)).join("items");
         for index in (thread..*count).step_by(threads as usize) {
             let item = item(args.seed, collection as u64, index);
             let id = item["id"].as_str().unwrap_or_default().to_string();
@@ -101,8 +92,7 @@ fn item_id(collection: u64, index: u64) -> String {
 }
 
 fn catalog(collections: u64) -> Value {
-    let mut links =
-        vec![json!({"rel": "root", "href": "./catalog.json", "type": "application/json"})];
+    let mut links = vec![json!({"rel": "root", "href": "./catalog.json", "type": "application/json"})];
     links.extend((0..collections).map(|c| {
         json!({"rel": "child", "href": format!("./{}/collection.json", collection_id(c)), "type": "application/json"})
     }));

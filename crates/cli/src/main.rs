@@ -22,12 +22,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// Log format: text or json.
-    #[arg(
-        long,
-        global = true,
-        env = "STAC_INDEXED_LOG_FORMAT",
-        default_value = "text"
-    )]
+    #[arg(long, global = true, env = "STAC_INDEXED_LOG_FORMAT", default_value = "text")]
     log_format: logging::LogFormat,
     /// Log filter (tracing syntax, e.g. `info` or `stac_indexed_indexer=debug`).
     #[arg(long, global = true, env = "STAC_INDEXED_LOG", default_value = "warn")]
@@ -42,12 +37,7 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "STAC_INDEXED_S3_ANONYMOUS")]
     s3_anonymous: bool,
     /// Timeout of one http(s) request, in seconds.
-    #[arg(
-        long,
-        global = true,
-        env = "STAC_INDEXED_HTTP_TIMEOUT",
-        default_value_t = 30
-    )]
+    #[arg(long, global = true, env = "STAC_INDEXED_HTTP_TIMEOUT", default_value_t = 30)]
     http_timeout: u64,
 }
 
@@ -68,10 +58,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.global.log_format, &cli.global.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

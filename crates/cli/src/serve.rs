@@ -56,16 +56,14 @@ pub struct ServeArgs {
     #[arg(long, env = "STAC_INDEXED_CONNECTIONS")]
     connections: Option<usize>,
     /// A secret for signing paging tokens; give every instance the same one.
-    #[arg(
-        long,
-        env = "STAC_INDEXED_TOKEN_SECRET",
-        default_value = "",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "STAC_INDEXED_TOKEN_SECRET", default_value = "", hide_env_values = true)]
     token_secret: String,
     /// Query the Parquet file directly instead of loading items into memory.
     #[arg(long, env = "STAC_INDEXED_NO_MEMORY_TABLE")]
     no_memory_table: bool,
+    /// Do not build the row directory (saves memory; DuckDB answers every search).
+    #[arg(long, env = "STAC_INDEXED_NO_ROW_DIRECTORY")]
+    no_row_directory: bool,
     /// Allowed CORS origins, comma-separated (default: any).
     #[arg(long, env = "STAC_INDEXED_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -91,14 +89,14 @@ impl ServeArgs {
             max_limit: self.max_limit.max(1),
             root_path: self.root_path.clone(),
             cache_dir: self.cache_dir.clone().unwrap_or(defaults.cache_dir),
-            reload_interval: (self.reload_interval > 0)
-                .then(|| Duration::from_secs(self.reload_interval)),
+            reload_interval: (self.reload_interval > 0).then(|| Duration::from_secs(self.reload_interval)),
             fetch_concurrency: self.fetch_concurrency.max(1),
             item_cache_bytes: self.item_cache_mb * 1024 * 1024,
             item_cache_ttl: Duration::from_secs(self.item_cache_ttl),
             connections: self.connections.unwrap_or(defaults.connections).max(1),
             token_secret: self.token_secret.clone(),
             in_memory: !self.no_memory_table,
+            row_directory: !self.no_row_directory,
         }
     }
 

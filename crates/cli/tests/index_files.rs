@@ -91,11 +91,7 @@ fn the_sample_catalog_indexes_completely() {
     ));
     assert!(ordered.iter().all(|ok| ok == "true"), "{ordered:?}");
     let hrefs = column(&format!("SELECT href FROM read_parquet('{items}')"));
-    assert!(
-        hrefs
-            .iter()
-            .all(|h| h.starts_with("file:///") && h.ends_with(".json"))
-    );
+    assert!(hrefs.iter().all(|h| h.starts_with("file:///") && h.ends_with(".json")));
 }
 
 #[test]
@@ -113,13 +109,7 @@ fn item_fields_are_extracted_truly() {
             _ => "radar",
         };
         let item: Value = serde_json::from_slice(
-            &std::fs::read(
-                sample_data()
-                    .join(dir)
-                    .join("items")
-                    .join(format!("{id}.json")),
-            )
-            .unwrap(),
+            &std::fs::read(sample_data().join(dir).join("items").join(format!("{id}.json"))).unwrap(),
         )
         .unwrap();
         if item["properties"].get("eo:cloud_cover").is_none() {
@@ -148,10 +138,7 @@ fn item_fields_are_extracted_truly() {
     let crossing = query(&format!(
         "SELECT id FROM read_parquet('{items}') WHERE bbox_xmin > bbox_xmax"
     ));
-    assert_eq!(
-        crossing,
-        vec![vec!["LC09_L2SP_074072_20240318".to_string()]]
-    );
+    assert_eq!(crossing, vec![vec!["LC09_L2SP_074072_20240318".to_string()]]);
     let point = query(&format!(
         "SELECT bbox_xmin = bbox_xmax AND bbox_ymin = bbox_ymax, octet_length(geometry) FROM read_parquet('{items}')
          WHERE id = 'LC08_L2SP_194027_20240120'"
@@ -175,10 +162,7 @@ fn item_fields_are_extracted_truly() {
         "SELECT id, item_count, json FROM read_parquet('{}') ORDER BY id",
         table(out.path(), "collections")
     ));
-    let counts: Vec<(String, String)> = collections
-        .iter()
-        .map(|r| (r[0].clone(), r[1].clone()))
-        .collect();
+    let counts: Vec<(String, String)> = collections.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     assert_eq!(
         counts,
         vec![
@@ -190,13 +174,7 @@ fn item_fields_are_extracted_truly() {
     for row in &collections {
         let json: Value = serde_json::from_str(&row[2]).unwrap();
         assert_eq!(json["type"], "Collection");
-        assert!(
-            json["links"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|l| l["rel"] != "item")
-        );
+        assert!(json["links"].as_array().unwrap().iter().all(|l| l["rel"] != "item"));
     }
 }
 
@@ -252,10 +230,7 @@ fn bad_documents_are_recorded_and_the_rest_is_indexed() {
         &[],
     );
     assert!(!output.status.success());
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("4 error(s) while indexing and --strict is set")
-    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("4 error(s) while indexing and --strict is set"));
     assert!(!strict_out.path().join("manifest.json").exists());
 }
 
@@ -293,10 +268,7 @@ fn duplicate_ids_and_unknown_collections_are_errors() {
                 format!("file://{}", items.join("zz-duplicate.json").display()),
                 "duplicate_id".to_string()
             ),
-            (
-                format!("file://{}", stray.display()),
-                "unknown_collection".to_string()
-            ),
+            (format!("file://{}", stray.display()), "unknown_collection".to_string()),
         ]
     );
     let kept = column(&format!(
@@ -335,16 +307,10 @@ fn items_links_list_directories_and_follow_item_collection_pages() {
     );
     write("listed/collection.json", &collection("listed", "./items/"));
     for i in 0..3 {
-        write(
-            &format!("listed/items/l{i}.json"),
-            &item(&format!("l{i}"), i as f64),
-        );
+        write(&format!("listed/items/l{i}.json"), &item(&format!("l{i}"), i as f64));
     }
     std::fs::write(root.join("listed/items/README.txt"), "not an item").unwrap();
-    write(
-        "paged/collection.json",
-        &collection("paged", "./page1.json"),
-    );
+    write("paged/collection.json", &collection("paged", "./page1.json"));
     let mut with_self = item("p0", 0.0);
     with_self["links"] = json!([{"rel": "self", "href": "./elsewhere/p0.json"}]);
     write(
@@ -387,10 +353,7 @@ fn items_links_list_directories_and_follow_item_collection_pages() {
     assert_eq!(rows, expected);
     assert_eq!(
         errors_in(out.path()),
-        vec![(
-            format!("{base}/paged/page3.json"),
-            "unsupported_link".to_string()
-        )]
+        vec![(format!("{base}/paged/page3.json"), "unsupported_link".to_string())]
     );
 }
 
@@ -403,20 +366,15 @@ fn reindexing_reports_changes_and_gc_keeps_the_newest() {
     let first_id = first["report"]["index_id"].as_str().unwrap().to_string();
 
     let items = root.join(S2).join("items");
-    edit_json(
-        &items.join("S2A_MSIL2A_20240105T101401_T32TPR.json"),
-        |item| {
-            item["properties"]["eo:cloud_cover"] = json!(99.5);
-        },
-    );
+    edit_json(&items.join("S2A_MSIL2A_20240105T101401_T32TPR.json"), |item| {
+        item["properties"]["eo:cloud_cover"] = json!(99.5);
+    });
     std::fs::copy(
         items.join("S2A_MSIL2A_20240105T101401_T32TPR.json"),
         items.join("new.json"),
     )
     .unwrap();
-    edit_json(&items.join("new.json"), |item| {
-        item["id"] = json!("brand-new")
-    });
+    edit_json(&items.join("new.json"), |item| item["id"] = json!("brand-new"));
     edit_json(&root.join(S2).join("collection.json"), |collection| {
         let links = collection["links"].as_array_mut().unwrap();
         links.retain(|l| l["href"] != "./items/S2B_MSIL2A_20240111T092239_T34QDK.json");
@@ -474,12 +432,7 @@ fn reindexing_reports_changes_and_gc_keeps_the_newest() {
 fn an_unreadable_root_and_a_bad_config_fail_clearly() {
     let out = tempfile::tempdir().unwrap();
     let output = run(
-        &[
-            "index",
-            "/no/such/catalog.json",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
+        &["index", "/no/such/catalog.json", "--out", out.path().to_str().unwrap()],
         &[],
     );
     assert!(!output.status.success());

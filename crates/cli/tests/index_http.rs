@@ -43,12 +43,7 @@ async fn serve_flaky(root: PathBuf) -> (SocketAddr, Hits) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_over_http_indexes_with_retries_of_transient_failures() {
     let catalog = sample_copy();
-    std::fs::remove_file(
-        catalog
-            .path()
-            .join("radar/items/S1A_IW_GRDH_20240103T053012.json"),
-    )
-    .unwrap();
+    std::fs::remove_file(catalog.path().join("radar/items/S1A_IW_GRDH_20240103T053012.json")).unwrap();
     let (addr, hits) = serve_flaky(catalog.path().to_path_buf()).await;
     let out = tempfile::tempdir().unwrap();
     let root = format!("http://{addr}/catalog.json");
@@ -77,20 +72,13 @@ async fn a_catalog_over_http_indexes_with_retries_of_transient_failures() {
         "SELECT collection, id FROM read_parquet('{}') ORDER BY ALL",
         table(out.path(), "items")
     ));
-    let got: Vec<(String, String)> = rows
-        .into_iter()
-        .map(|r| (r[0].clone(), r[1].clone()))
-        .collect();
+    let got: Vec<(String, String)> = rows.into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     assert_eq!(got, expected);
     let hrefs = column(&format!(
         "SELECT href FROM read_parquet('{}')",
         table(out.path(), "items")
     ));
-    assert!(
-        hrefs
-            .iter()
-            .all(|h| h.starts_with(&format!("http://{addr}/")))
-    );
+    assert!(hrefs.iter().all(|h| h.starts_with(&format!("http://{addr}/"))));
 
     // Every item was asked for twice (the 503 was retried); the 404 was not retried.
     let hits = hits.lock().unwrap();
@@ -101,10 +89,7 @@ async fn a_catalog_over_http_indexes_with_retries_of_transient_failures() {
         .collect();
     assert_eq!(item_hits.len(), 50);
     let missing = hits["/radar/items/S1A_IW_GRDH_20240103T053012.json"];
-    assert_eq!(
-        missing, 2,
-        "the first 503 is retried once, then the 404 is final"
-    );
+    assert_eq!(missing, 2, "the first 503 is retried once, then the 404 is final");
     assert!(item_hits.iter().filter(|n| **n == 2).count() == 50);
     let errors = query(&format!(
         "SELECT uri, kind FROM read_parquet('{}')",

@@ -33,20 +33,13 @@ async fn index_from_s3_to_s3() {
     .await
     .unwrap();
     assert_eq!(summary["report"]["counts"]["items"], 50);
-    assert_eq!(
-        summary["report"]["manifest"],
-        "s3://index/sample/manifest.json"
-    );
+    assert_eq!(summary["report"]["manifest"], "s3://index/sample/manifest.json");
 
-    let manifest: Value =
-        serde_json::from_slice(&moto.get("index", "sample/manifest.json").await.unwrap()).unwrap();
+    let manifest: Value = serde_json::from_slice(&moto.get("index", "sample/manifest.json").await.unwrap()).unwrap();
     assert_eq!(manifest["root_uri"], "s3://catalog/sample/catalog.json");
     assert_eq!(manifest["counts"]["errors"], 0);
     let local = tempfile::tempdir().unwrap();
-    let items_key = format!(
-        "sample/{}",
-        manifest["files"]["items"]["path"].as_str().unwrap()
-    );
+    let items_key = format!("sample/{}", manifest["files"]["items"]["path"].as_str().unwrap());
     let items_path = local.path().join("items.parquet");
     std::fs::write(&items_path, moto.get("index", &items_key).await.unwrap()).unwrap();
     let rows = query(&format!(
@@ -55,30 +48,20 @@ async fn index_from_s3_to_s3() {
     ));
     let ids: Vec<(String, String)> = rows.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     assert_eq!(ids, sample_item_ids());
-    assert!(
-        rows.iter()
-            .all(|r| r[2].starts_with("s3://catalog/sample/"))
-    );
+    assert!(rows.iter().all(|r| r[2].starts_with("s3://catalog/sample/")));
 
     // Re-index in place on S3: the previous version is found and compared.
     let env = moto.env();
-    let again = tokio::task::spawn_blocking(move || {
-        run_ok(&["index", "--out", "s3://index/sample"], &env_refs(&env))
-    })
-    .await
-    .unwrap();
+    let again = tokio::task::spawn_blocking(move || run_ok(&["index", "--out", "s3://index/sample"], &env_refs(&env)))
+        .await
+        .unwrap();
     assert_eq!(again["report"]["changes"]["unchanged"], 50);
     let env = moto.env();
-    let gc = tokio::task::spawn_blocking(move || {
-        run_ok(&["gc", "s3://index/sample", "--keep", "1"], &env_refs(&env))
-    })
-    .await
-    .unwrap();
+    let gc = tokio::task::spawn_blocking(move || run_ok(&["gc", "s3://index/sample", "--keep", "1"], &env_refs(&env)))
+        .await
+        .unwrap();
     assert_eq!(gc["removed"].as_array().unwrap().len(), 1);
-    assert!(
-        moto.get("index", &items_key).await.is_none(),
-        "the old version is gone"
-    );
+    assert!(moto.get("index", &items_key).await.is_none(), "the old version is gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,18 +99,11 @@ async fn an_http_catalog_with_items_on_s3() {
     moto.upload_dir(&sample_data(), "items", "sample").await;
     // The catalog is served over HTTP; the Sentinel-2 collection links its items on S3.
     let catalog = sample_copy();
-    let collection_path = catalog
-        .path()
-        .join("optical/sentinel-2-l2a/collection.json");
-    let mut collection: Value =
-        serde_json::from_slice(&std::fs::read(&collection_path).unwrap()).unwrap();
+    let collection_path = catalog.path().join("optical/sentinel-2-l2a/collection.json");
+    let mut collection: Value = serde_json::from_slice(&std::fs::read(&collection_path).unwrap()).unwrap();
     for link in collection["links"].as_array_mut().unwrap() {
         if link["rel"] == "item" {
-            let href = link["href"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("./")
-                .to_string();
+            let href = link["href"].as_str().unwrap().trim_start_matches("./").to_string();
             link["href"] = json!(format!("s3://items/sample/optical/sentinel-2-l2a/{href}"));
         }
     }
@@ -156,10 +132,7 @@ async fn an_http_catalog_with_items_on_s3() {
         "SELECT collection, split_part(href, ':', 1) AS scheme, count(*) FROM read_parquet('{}') GROUP BY ALL ORDER BY ALL",
         table(out.path(), "items")
     ));
-    let schemes: Vec<(String, String)> = schemes
-        .into_iter()
-        .map(|r| (r[0].clone(), r[1].clone()))
-        .collect();
+    let schemes: Vec<(String, String)> = schemes.into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     assert_eq!(
         schemes,
         vec![

@@ -55,10 +55,7 @@ const ITEM: &str = "S2A_MSIL2A_20240105T101401_T32TPR";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_over_a_real_port() {
     let index = sample_index();
-    let index_id = manifest(index.path())["index_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let index_id = manifest(index.path())["index_id"].as_str().unwrap().to_string();
     let server = Server::start(index.path(), &[]).await;
     let client = client();
 
@@ -68,11 +65,7 @@ async fn the_server_answers_over_a_real_port() {
     // Links are built from the Host the client used.
     assert_eq!(link_href(&landing, "self").unwrap(), server.url("/"));
 
-    let response = client
-        .get(server.url("/search?limit=5"))
-        .send()
-        .await
-        .unwrap();
+    let response = client.get(server.url("/search?limit=5")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"].to_str().unwrap(),
@@ -133,11 +126,7 @@ async fn port_alone_listens_on_all_interfaces() {
     let (status, landing) = get_json(&client(), &server.url("/")).await;
     assert_eq!(status, 200);
     assert_eq!(landing["type"], "Catalog");
-    assert!(
-        server.log().contains(&format!("0.0.0.0:{port}")),
-        "{}",
-        server.log()
-    );
+    assert!(server.log().contains(&format!("0.0.0.0:{port}")), "{}", server.log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,9 +143,7 @@ async fn a_token_from_a_replaced_index_is_a_409() {
 
     touch_item(catalog.path(), ITEM, "changed");
     let out_path = out.path().to_path_buf();
-    let second_id = tokio::task::spawn_blocking(move || reindex(&out_path))
-        .await
-        .unwrap();
+    let second_id = tokio::task::spawn_blocking(move || reindex(&out_path)).await.unwrap();
     assert_ne!(first_id, second_id);
     wait_for_index(&client, &server, &second_id).await;
 
@@ -182,11 +169,7 @@ async fn a_token_from_a_replaced_index_is_a_409() {
 /// Page 2 through server `a`'s next link, and the same link sent to `b`.
 async fn next_page_on_both(a: &Server, b: &Server) -> (u16, Vec<String>, u16, Value) {
     let client = client();
-    let (status, page) = get_json(
-        &client,
-        &a.url("/search?limit=5&collections=sentinel-2-l2a"),
-    )
-    .await;
+    let (status, page) = get_json(&client, &a.url("/search?limit=5&collections=sentinel-2-l2a")).await;
     assert_eq!(status, 200);
     let next = link_href(&page, "next").unwrap();
     assert!(next.starts_with(&a.base));
@@ -245,8 +228,7 @@ async fn an_index_swap_under_load_answers_every_request() {
     ];
     let mut tasks = Vec::new();
     for worker in 0..8 {
-        let (client, server, stop, paths) =
-            (client.clone(), server.clone(), stop.clone(), paths.clone());
+        let (client, server, stop, paths) = (client.clone(), server.clone(), stop.clone(), paths.clone());
         tasks.push(tokio::spawn(async move {
             let mut answered = 0;
             let mut failures = Vec::new();
@@ -265,10 +247,7 @@ async fn an_index_swap_under_load_answers_every_request() {
                                 failures.push(format!("{path}: 200 with a broken body"));
                             }
                         } else {
-                            failures.push(format!(
-                                "{path}: {status} {}",
-                                String::from_utf8_lossy(&body)
-                            ));
+                            failures.push(format!("{path}: {status} {}", String::from_utf8_lossy(&body)));
                         }
                     }
                     Err(e) => failures.push(format!("{path}: {e}")),

@@ -130,16 +130,10 @@ impl FromStr for FieldType {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        FieldType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == text)
-            .ok_or_else(|| {
-                let names: Vec<_> = FieldType::ALL.iter().map(|t| t.as_str()).collect();
-                format!(
-                    "unknown type {text:?}, expected one of {}",
-                    names.join(", ")
-                )
-            })
+        FieldType::ALL.into_iter().find(|t| t.as_str() == text).ok_or_else(|| {
+            let names: Vec<_> = FieldType::ALL.iter().map(|t| t.as_str()).collect();
+            format!("unknown type {text:?}, expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -175,13 +169,11 @@ impl JsonPath {
 }
 
 fn walk<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
-    segments
-        .iter()
-        .try_fold(value, |current, segment| match current {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-            _ => None,
-        })
+    segments.iter().try_fold(value, |current, segment| match current {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
 }
 
 impl FromStr for JsonPath {
@@ -191,8 +183,7 @@ impl FromStr for JsonPath {
         let alternatives = text
             .split('|')
             .map(|alternative| {
-                let segments: Vec<String> =
-                    alternative.trim().split('.').map(str::to_string).collect();
+                let segments: Vec<String> = alternative.trim().split('.').map(str::to_string).collect();
                 if segments.iter().any(|s| s.is_empty()) {
                     Err(format!("{text:?} has an empty path segment"))
                 } else {
@@ -231,11 +222,7 @@ impl IndexConfig {
         let config: IndexConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
             Error::Config {
-                field: if path == "." {
-                    "(top level)".into()
-                } else {
-                    path
-                },
+                field: if path == "." { "(top level)".into() } else { path },
                 message: e.into_inner().to_string(),
             }
         })?;
@@ -250,10 +237,7 @@ impl IndexConfig {
             let at = |key: &str| format!("fields[{i}].{key}");
             let name = field.name.as_str();
             if name.is_empty() || name.trim() != name || name.chars().any(char::is_control) {
-                return Err(config_error(
-                    at("name"),
-                    format!("{name:?} is not a usable name"),
-                ));
+                return Err(config_error(at("name"), format!("{name:?} is not a usable name")));
             }
             if is_reserved(name) || name.starts_with("properties.") {
                 return Err(config_error(
@@ -282,15 +266,8 @@ impl IndexConfig {
                     "a field must be queryable, sortable or both".into(),
                 ));
             }
-            if field
-                .schema
-                .as_ref()
-                .is_some_and(|schema| !schema.is_object())
-            {
-                return Err(config_error(
-                    at("schema"),
-                    "must be a JSON Schema object".into(),
-                ));
+            if field.schema.as_ref().is_some_and(|schema| !schema.is_object()) {
+                return Err(config_error(at("schema"), "must be a JSON Schema object".into()));
             }
         }
         Ok(())
@@ -300,9 +277,7 @@ impl IndexConfig {
 impl FieldConfig {
     /// Whether the field applies to the collection with this id.
     pub fn applies_to(&self, collection: &str) -> bool {
-        self.collections
-            .iter()
-            .any(|c| c == ALL_COLLECTIONS || c == collection)
+        self.collections.iter().any(|c| c == ALL_COLLECTIONS || c == collection)
     }
 
     /// Whether the field applies to every collection.
@@ -312,9 +287,7 @@ impl FieldConfig {
 
     /// The JSON Schema for /queryables: the configured one, or one derived from the type.
     pub fn json_schema(&self) -> Value {
-        self.schema
-            .clone()
-            .unwrap_or_else(|| self.field_type.default_schema())
+        self.schema.clone().unwrap_or_else(|| self.field_type.default_schema())
     }
 }
 
@@ -364,9 +337,8 @@ mod tests {
 
     #[test]
     fn an_unknown_type_names_the_field() {
-        let (field, message) = config_error_of(
-            r#"{"fields": [{"name": "x", "path": "properties.x", "type": "float"}]}"#,
-        );
+        let (field, message) =
+            config_error_of(r#"{"fields": [{"name": "x", "path": "properties.x", "type": "float"}]}"#);
         assert_eq!(field, "fields[0].type");
         assert!(message.contains("unknown type \"float\""), "{message}");
     }
@@ -376,9 +348,8 @@ mod tests {
         let (field, message) = config_error_of(r#"{"fields": [{"name": "x", "type": "number"}]}"#);
         assert_eq!(field, "fields[0]");
         assert!(message.contains("missing field `path`"), "{message}");
-        let (field, message) = config_error_of(
-            r#"{"fields": [{"name": "x", "path": "p.x", "type": "number", "sortabel": true}]}"#,
-        );
+        let (field, message) =
+            config_error_of(r#"{"fields": [{"name": "x", "path": "p.x", "type": "number", "sortabel": true}]}"#);
         assert_eq!(field, "fields[0].sortabel");
         assert!(message.contains("unknown field `sortabel`"), "{message}");
         let (field, message) = config_error_of(r#"{"queryables": {}}"#);
@@ -390,9 +361,8 @@ mod tests {
 
     #[test]
     fn reserved_duplicate_and_empty_names_are_refused() {
-        let (field, message) = config_error_of(
-            r#"{"fields": [{"name": "datetime", "path": "properties.datetime", "type": "datetime"}]}"#,
-        );
+        let (field, message) =
+            config_error_of(r#"{"fields": [{"name": "datetime", "path": "properties.datetime", "type": "datetime"}]}"#);
         assert_eq!(field, "fields[0].name");
         assert!(message.contains("reserved"));
         let (field, message) = config_error_of(
@@ -400,21 +370,18 @@ mod tests {
         );
         assert_eq!(field, "fields[1].name");
         assert!(message.contains("twice"));
-        let (field, _) =
-            config_error_of(r#"{"fields": [{"name": "", "path": "p.a", "type": "number"}]}"#);
+        let (field, _) = config_error_of(r#"{"fields": [{"name": "", "path": "p.a", "type": "number"}]}"#);
         assert_eq!(field, "fields[0].name");
     }
 
     #[test]
     fn bad_paths_and_collections_are_refused() {
-        let (field, message) = config_error_of(
-            r#"{"fields": [{"name": "a", "path": "properties..a", "type": "number"}]}"#,
-        );
+        let (field, message) =
+            config_error_of(r#"{"fields": [{"name": "a", "path": "properties..a", "type": "number"}]}"#);
         assert_eq!(field, "fields[0].path");
         assert!(message.contains("empty path segment"));
-        let (field, _) = config_error_of(
-            r#"{"fields": [{"name": "a", "path": "p.a", "type": "number", "collections": []}]}"#,
-        );
+        let (field, _) =
+            config_error_of(r#"{"fields": [{"name": "a", "path": "p.a", "type": "number", "collections": []}]}"#);
         assert_eq!(field, "fields[0].collections");
     }
 
@@ -422,9 +389,7 @@ mod tests {
     fn json_paths_extract_with_alternatives_and_indexes() {
         let item = json!({"properties": {"platform": null, "constellation": "sentinel-2",
                                           "instruments": ["msi", "x"], "eo:cloud_cover": 12.5}});
-        let path: JsonPath = "properties.platform|properties.constellation"
-            .parse()
-            .unwrap();
+        let path: JsonPath = "properties.platform|properties.constellation".parse().unwrap();
         assert_eq!(path.extract(&item), Some(&json!("sentinel-2")));
         let path: JsonPath = "properties.instruments.1".parse().unwrap();
         assert_eq!(path.extract(&item), Some(&json!("x")));

@@ -33,12 +33,7 @@ pub struct Encoded {
 pub fn encode_geojson(geometry: &Value) -> Result<Encoded> {
     let mut encoder = Encoder {
         wkb: Vec::with_capacity(128),
-        bbox: [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ],
+        bbox: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
     };
     encoder.geometry(geometry, 0)?;
     if encoder.bbox[0] > encoder.bbox[2] {
@@ -74,9 +69,7 @@ impl Encoder {
                 .ok_or_else(|| invalid("a GeometryCollection needs a \"geometries\" array"))?;
             self.header(GEOMETRY_COLLECTION);
             self.count(members.len());
-            return members
-                .iter()
-                .try_for_each(|member| self.geometry(member, depth + 1));
+            return members.iter().try_for_each(|member| self.geometry(member, depth + 1));
         }
         let coordinates = object
             .get("coordinates")
@@ -95,9 +88,7 @@ impl Encoder {
                 self.polygon(coordinates)
             }
             "MultiPoint" => self.multi(coordinates, POINT, MULTI_POINT, Self::position),
-            "MultiLineString" => {
-                self.multi(coordinates, LINE_STRING, MULTI_LINE_STRING, Self::line)
-            }
+            "MultiLineString" => self.multi(coordinates, LINE_STRING, MULTI_LINE_STRING, Self::line),
             "MultiPolygon" => self.multi(coordinates, POLYGON, MULTI_POLYGON, Self::polygon),
             other => Err(invalid(&format!("unknown geometry type {other:?}"))),
         }
@@ -155,9 +146,7 @@ impl Encoder {
     fn positions(&mut self, value: &Value, minimum: usize, what: &str) -> Result<usize> {
         let positions = array(value)?;
         if positions.len() < minimum {
-            return Err(invalid(&format!(
-                "a {what} needs at least {minimum} positions"
-            )));
+            return Err(invalid(&format!("a {what} needs at least {minimum} positions")));
         }
         self.count(positions.len());
         positions.iter().try_for_each(|p| self.position(p))?;
@@ -177,10 +166,7 @@ impl Encoder {
         for ring in rings {
             self.positions(ring, 4, "linear ring")?;
             let positions = array(ring)?;
-            let xy = |p: Option<&Value>| {
-                p.and_then(Value::as_array)
-                    .map(|c| (c[0].as_f64(), c[1].as_f64()))
-            };
+            let xy = |p: Option<&Value>| p.and_then(Value::as_array).map(|c| (c[0].as_f64(), c[1].as_f64()));
             if xy(positions.first()) != xy(positions.last()) {
                 return Err(invalid("a linear ring must end where it starts"));
             }
@@ -190,9 +176,7 @@ impl Encoder {
 }
 
 fn array(value: &Value) -> Result<&Vec<Value>> {
-    value
-        .as_array()
-        .ok_or_else(|| invalid("coordinates must be arrays"))
+    value.as_array().ok_or_else(|| invalid("coordinates must be arrays"))
 }
 
 fn number(value: &Value) -> Result<f64> {
@@ -213,8 +197,7 @@ mod tests {
 
     #[test]
     fn a_point_encodes_as_iso_wkb() {
-        let encoded =
-            encode_geojson(&json!({"type": "Point", "coordinates": [1.5, -2.0, 100.0]})).unwrap();
+        let encoded = encode_geojson(&json!({"type": "Point", "coordinates": [1.5, -2.0, 100.0]})).unwrap();
         let mut expected = vec![1u8];
         expected.extend_from_slice(&1u32.to_le_bytes());
         expected.extend_from_slice(&1.5f64.to_le_bytes());
@@ -225,8 +208,7 @@ mod tests {
 
     #[test]
     fn polygons_and_multipolygons_have_bounds() {
-        let polygon =
-            json!({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 3], [0, 3], [0, 0]]]});
+        let polygon = json!({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 3], [0, 3], [0, 0]]]});
         let encoded = encode_geojson(&polygon).unwrap();
         assert_eq!(encoded.bbox, [0.0, 0.0, 2.0, 3.0]);
         assert_eq!(encoded.wkb.len(), 1 + 4 + 4 + 4 + 5 * 16);
@@ -239,8 +221,7 @@ mod tests {
 
     #[test]
     fn ring_closure_compares_numbers_not_json() {
-        let polygon =
-            json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0.0, 0.0]]]});
+        let polygon = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0.0, 0.0]]]});
         assert!(encode_geojson(&polygon).is_ok());
     }
 
@@ -270,14 +251,8 @@ mod tests {
             ),
             (json!({"type": "Point"}), "coordinates"),
             (json!({"type": "Point", "coordinates": [0]}), "two numbers"),
-            (
-                json!({"type": "Point", "coordinates": ["a", 1]}),
-                "finite number",
-            ),
-            (
-                json!({"type": "LineString", "coordinates": [[0, 0]]}),
-                "2 positions",
-            ),
+            (json!({"type": "Point", "coordinates": ["a", 1]}), "finite number"),
+            (json!({"type": "LineString", "coordinates": [[0, 0]]}), "2 positions"),
             (
                 json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}),
                 "end where it starts",

@@ -100,8 +100,7 @@ pub struct Changes {
 impl Manifest {
     /// Parses a manifest and checks its format version.
     pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
-        let manifest: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
         if manifest.format_version != FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
                 found: manifest.format_version,
@@ -159,10 +158,7 @@ mod tests {
     #[test]
     fn manifest_round_trips() {
         let original = manifest();
-        assert_eq!(
-            Manifest::from_json(original.to_json().as_bytes()).unwrap(),
-            original
-        );
+        assert_eq!(Manifest::from_json(original.to_json().as_bytes()).unwrap(), original);
     }
 
     #[test]

@@ -95,9 +95,7 @@ pub fn field_data_type(field_type: FieldType) -> DataType {
         FieldType::Integer => DataType::Int64,
         FieldType::Boolean => DataType::Boolean,
         FieldType::Datetime => timestamp_type(),
-        FieldType::StringArray => {
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-        }
+        FieldType::StringArray => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
     }
 }
 
@@ -176,11 +174,6 @@ mod tests {
         assert_eq!(type_of(DATETIME), timestamp_type());
         assert_eq!(type_of(GEOMETRY), DataType::Binary);
         assert!(schema.field_with_name(SEQ).is_err());
-        assert!(
-            schema
-                .field_with_name("eo:cloud_cover")
-                .unwrap()
-                .is_nullable()
-        );
+        assert!(schema.field_with_name("eo:cloud_cover").unwrap().is_nullable());
     }
 }

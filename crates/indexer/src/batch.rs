@@ -39,8 +39,7 @@ impl RowBatcher {
     pub(crate) fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
         let rows = std::mem::take(&mut self.rows);
         let timestamp = |get: fn(&ItemRow) -> Option<i64>| -> ArrayRef {
-            let mut builder =
-                TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+            let mut builder = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
             rows.iter().for_each(|r| builder.append_option(get(r)));
             Arc::new(builder.finish())
         };
@@ -72,63 +71,33 @@ impl RowBatcher {
             string(|r| r.search_text.as_deref()),
         ];
         for (index, field_type) in self.field_types.iter().enumerate() {
-            columns.push(field_column(
-                *field_type,
-                rows.iter().map(|r| &r.fields[index]),
-            ));
+            columns.push(field_column(*field_type, rows.iter().map(|r| &r.fields[index])));
         }
         RecordBatch::try_new(self.schema.clone(), columns)
     }
 }
 
 /// One configured field's column.
-fn field_column<'a>(
-    field_type: FieldType,
-    values: impl Iterator<Item = &'a FieldValue>,
-) -> ArrayRef {
+fn field_column<'a>(field_type: FieldType, values: impl Iterator<Item = &'a FieldValue>) -> ArrayRef {
     match field_type {
         FieldType::String => {
             let mut builder = StringBuilder::new();
-            values.for_each(|v| {
-                builder.append_option(if let FieldValue::String(s) = v {
-                    Some(s)
-                } else {
-                    None
-                })
-            });
+            values.for_each(|v| builder.append_option(if let FieldValue::String(s) = v { Some(s) } else { None }));
             Arc::new(builder.finish())
         }
         FieldType::Number => {
             let mut builder = Float64Builder::new();
-            values.for_each(|v| {
-                builder.append_option(if let FieldValue::Number(n) = v {
-                    Some(*n)
-                } else {
-                    None
-                })
-            });
+            values.for_each(|v| builder.append_option(if let FieldValue::Number(n) = v { Some(*n) } else { None }));
             Arc::new(builder.finish())
         }
         FieldType::Integer => {
             let mut builder = Int64Builder::new();
-            values.for_each(|v| {
-                builder.append_option(if let FieldValue::Integer(n) = v {
-                    Some(*n)
-                } else {
-                    None
-                })
-            });
+            values.for_each(|v| builder.append_option(if let FieldValue::Integer(n) = v { Some(*n) } else { None }));
             Arc::new(builder.finish())
         }
         FieldType::Boolean => {
             let mut builder = BooleanBuilder::new();
-            values.for_each(|v| {
-                builder.append_option(if let FieldValue::Boolean(b) = v {
-                    Some(*b)
-                } else {
-                    None
-                })
-            });
+            values.for_each(|v| builder.append_option(if let FieldValue::Boolean(b) = v { Some(*b) } else { None }));
             Arc::new(builder.finish())
         }
         FieldType::Datetime => {
@@ -146,9 +115,7 @@ fn field_column<'a>(
             let mut builder = ListBuilder::new(StringBuilder::new());
             for value in values {
                 if let FieldValue::Strings(strings) = value {
-                    strings
-                        .iter()
-                        .for_each(|s| builder.values().append_value(s));
+                    strings.iter().for_each(|s| builder.values().append_value(s));
                     builder.append(true);
                 } else {
                     builder.append(false);
@@ -160,10 +127,7 @@ fn field_column<'a>(
 }
 
 /// The errors table as one record batch.
-pub(crate) fn errors_batch(
-    schema: SchemaRef,
-    errors: &[ErrorRecord],
-) -> Result<RecordBatch, ArrowError> {
+pub(crate) fn errors_batch(schema: SchemaRef, errors: &[ErrorRecord]) -> Result<RecordBatch, ArrowError> {
     let mut uri = StringBuilder::new();
     let mut kind = StringBuilder::new();
     let mut message = StringBuilder::new();

@@ -277,13 +277,7 @@ async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Document)> {
 }
 
 fn catalog_info(document: &Document) -> CatalogInfo {
-    let text = |key: &str| {
-        document
-            .json
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let text = |key: &str| document.json.get(key).and_then(Value::as_str).map(str::to_string);
     CatalogInfo {
         id: text("id").unwrap_or_default(),
         title: text("title"),
@@ -302,8 +296,7 @@ async fn run_task(context: &Context, task: &Task) -> Outcome {
     match document::parse(&bytes) {
         Ok(document) => process(context, task, bytes, document),
         Err(e) => {
-            let mut outcome =
-                Outcome::error(task, ErrorKind::Parse, format!("not valid JSON: {e}"));
+            let mut outcome = Outcome::error(task, ErrorKind::Parse, format!("not valid JSON: {e}"));
             outcome.fetched = true;
             outcome
         }
@@ -348,21 +341,13 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
                 let id: Arc<str> = Arc::from(id);
                 outcome.collection = Some(CollectionRecord {
                     id: id.to_string(),
-                    title: document
-                        .json
-                        .get("title")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
+                    title: document.json.get("title").and_then(Value::as_str).map(str::to_string),
                     json: document.json.to_string(),
                     href: task.uri.to_string(),
                 });
                 outcome.follow(task, document.links, Some(id));
             }
-            _ => outcome.push_error(
-                task,
-                ErrorKind::NotStac,
-                "a collection without an id".into(),
-            ),
+            _ => outcome.push_error(task, ErrorKind::NotStac, "a collection without an id".into()),
         },
         Some(DocumentKind::ItemCollection) => {
             let features = document.json.get("features").and_then(Value::as_array);
@@ -388,10 +373,7 @@ fn feature_href(feature: &Value, page: &Uri) -> String {
     document::self_href(feature, page)
         .map(|uri| uri.to_string())
         .unwrap_or_else(|| {
-            let id = feature
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let id = feature.get("id").and_then(Value::as_str).unwrap_or_default();
             let mut url = page.as_url().clone();
             url.set_fragment(Some(id));
             url.to_string()
@@ -439,21 +421,8 @@ impl Outcome {
         });
     }
 
-    fn add_item(
-        &mut self,
-        context: &Context,
-        task: &Task,
-        item: &Value,
-        hash: String,
-        href: String,
-    ) {
-        match item::extract(
-            item,
-            hash,
-            href.clone(),
-            task.collection.as_deref(),
-            &context.config,
-        ) {
+    fn add_item(&mut self, context: &Context, task: &Task, item: &Value, hash: String, href: String) {
+        match item::extract(item, hash, href.clone(), task.collection.as_deref(), &context.config) {
             Ok(Extracted { row, warnings }) => {
                 for warning in warnings {
                     self.push_error_at(href.clone(), task, ErrorKind::PropertyType, warning);
@@ -485,15 +454,10 @@ impl Outcome {
                 "child" => self.nodes.push(task.child(&parent, target, None, false)),
                 "items" => {
                     let list = document::is_listable(&target);
-                    self.nodes
-                        .push(task.child(&parent, target, collection.clone(), list));
+                    self.nodes.push(task.child(&parent, target, collection.clone(), list));
                 }
-                _ if method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case("GET")) =>
-                {
-                    self.nodes
-                        .push(task.child(&parent, target, collection.clone(), false));
+                _ if method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case("GET")) => {
+                    self.nodes.push(task.child(&parent, target, collection.clone(), false));
                 }
                 _ => self.push_link_error(
                     target.to_string(),

@@ -60,12 +60,8 @@ pub(crate) fn kind_of(document: &Document) -> Option<DocumentKind> {
         Some("Feature") => Some(DocumentKind::Item),
         Some("FeatureCollection") => Some(DocumentKind::ItemCollection),
         // STAC before 1.0 had no "type" on catalogs and collections.
-        None if json.get("extent").is_some() && json.get("id").is_some() => {
-            Some(DocumentKind::Collection)
-        }
-        None if json.get("id").is_some()
-            && (json.get("links").is_some() || !document.links.is_empty()) =>
-        {
+        None if json.get("extent").is_some() && json.get("id").is_some() => Some(DocumentKind::Collection),
+        None if json.get("id").is_some() && (json.get("links").is_some() || !document.links.is_empty()) => {
             Some(DocumentKind::Catalog)
         }
         _ => None,
@@ -120,9 +116,7 @@ impl<'de> Visitor<'de> for DocumentSeed {
         let mut links = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = if key == "links" {
-                Value::Array(map.next_value_seed(LinksSeed {
-                    followed: &mut links,
-                })?)
+                Value::Array(map.next_value_seed(LinksSeed { followed: &mut links })?)
             } else {
                 map.next_value()?
             };
@@ -239,10 +233,7 @@ fn followed_link(link: &Value) -> Option<RawLink> {
     FOLLOWED.contains(&rel).then(|| RawLink {
         rel: rel.to_string(),
         href: href.to_string(),
-        method: link
-            .get("method")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        method: link.get("method").and_then(Value::as_str).map(str::to_string),
     })
 }
 
@@ -258,14 +249,8 @@ mod tests {
     #[test]
     fn kinds_come_from_type_or_shape() {
         let kind = |value: Value| kind_of(&parsed(value));
-        assert_eq!(
-            kind(json!({"type": "Catalog"})),
-            Some(DocumentKind::Catalog)
-        );
-        assert_eq!(
-            kind(json!({"type": "Collection"})),
-            Some(DocumentKind::Collection)
-        );
+        assert_eq!(kind(json!({"type": "Catalog"})), Some(DocumentKind::Catalog));
+        assert_eq!(kind(json!({"type": "Collection"})), Some(DocumentKind::Collection));
         assert_eq!(kind(json!({"type": "Feature"})), Some(DocumentKind::Item));
         assert_eq!(
             kind(json!({"type": "FeatureCollection"})),
@@ -319,11 +304,7 @@ mod tests {
     #[test]
     fn odd_links_values_and_invalid_json() {
         assert!(parsed(json!({"id": "c", "links": "nope"})).links.is_empty());
-        assert!(
-            parsed(json!({"id": "c", "links": {"a": 1}}))
-                .links
-                .is_empty()
-        );
+        assert!(parsed(json!({"id": "c", "links": {"a": 1}})).links.is_empty());
         assert!(parse(b"{\"id\": ").is_err());
         assert!(parse(b"{} trailing").is_err());
     }
@@ -332,10 +313,7 @@ mod tests {
     fn self_links_of_features_resolve_against_the_page() {
         let page = Uri::parse("https://h/a/page.json?x=1").unwrap();
         let feature = json!({"links": [{"rel": "self", "href": "../items/f.json"}]});
-        assert_eq!(
-            self_href(&feature, &page).unwrap().as_str(),
-            "https://h/items/f.json"
-        );
+        assert_eq!(self_href(&feature, &page).unwrap().as_str(), "https://h/items/f.json");
         assert!(self_href(&json!({"links": []}), &page).is_none());
     }
 
@@ -344,9 +322,7 @@ mod tests {
         assert!(is_listable(&Uri::parse("/data/items/").unwrap()));
         assert!(is_listable(&Uri::parse("s3://b/items").unwrap()));
         assert!(!is_listable(&Uri::parse("s3://b/items.json").unwrap()));
-        assert!(!is_listable(
-            &Uri::parse("https://h/collections/x/items").unwrap()
-        ));
+        assert!(!is_listable(&Uri::parse("https://h/collections/x/items").unwrap()));
         assert!(!is_listable(&Uri::parse("/data/items.geojson").unwrap()));
     }
 }

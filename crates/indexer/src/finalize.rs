@@ -10,9 +10,7 @@ use crate::Result;
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
 use stac_indexed_format::Changes;
-use stac_indexed_format::schema::{
-    COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, SEQ, START_DATETIME,
-};
+use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, SEQ, START_DATETIME};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -119,14 +117,11 @@ fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>
          WHERE {COLLECTION} NOT IN (SELECT id FROM crawled_collections) ORDER BY {HREF}"
     ))?;
     let rows = statement.query_map([], |row| {
-        let (href, collection, id): (String, String, String) =
-            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let (href, collection, id): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
         Ok(ErrorRecord {
             uri: href,
             kind: ErrorKind::UnknownCollection,
-            message: format!(
-                "item {id:?} names collection {collection:?}, which the crawl did not find"
-            ),
+            message: format!("item {id:?} names collection {collection:?}, which the crawl did not find"),
             parent: None,
         })
     })?;
@@ -143,9 +138,7 @@ fn duplicate_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
         Ok(ErrorRecord {
             uri: href,
             kind: ErrorKind::DuplicateId,
-            message: format!(
-                "item {id:?} of collection {collection:?} is also at {kept}, which is kept"
-            ),
+            message: format!("item {id:?} of collection {collection:?} is also at {kept}, which is kept"),
             parent: None,
         })
     })?;
@@ -157,9 +150,7 @@ fn item_counts(connection: &Connection, items: &Path) -> Result<HashMap<String, 
         "SELECT {COLLECTION}, count(*) FROM read_parquet({}) GROUP BY ALL",
         sql_string(items)
     ))?;
-    let rows = statement.query_map([], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-    })?;
+    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -46,9 +46,7 @@ pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
         if *version == current || newest.contains(version) {
             report.kept.push(version.clone());
         } else {
-            report.files_deleted += io
-                .delete_prefix(&versions_dir.join(&format!("{version}/"))?)
-                .await?;
+            report.files_deleted += io.delete_prefix(&versions_dir.join(&format!("{version}/"))?).await?;
             report.removed.push(version.clone());
         }
     }

@@ -100,8 +100,9 @@ pub(crate) fn extract(
                 format!("item {id:?} has no geometry"),
             ));
         }
-        Some(geometry) => encode_geojson(geometry)
-            .map_err(|e| reject(ErrorKind::InvalidGeometry, format!("item {id:?}: {e}")))?,
+        Some(geometry) => {
+            encode_geojson(geometry).map_err(|e| reject(ErrorKind::InvalidGeometry, format!("item {id:?}: {e}")))?
+        }
     };
     let bbox = match item.get("bbox") {
         None | Some(Value::Null) => geometry.bbox,
@@ -113,16 +114,9 @@ pub(crate) fn extract(
         })?,
     };
     let empty = serde_json::Map::new();
-    let properties = item
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let (datetime, start_datetime, end_datetime) = datetimes(properties).map_err(|message| {
-        reject(
-            ErrorKind::InvalidDatetime,
-            format!("item {id:?}: {message}"),
-        )
-    })?;
+    let properties = item.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let (datetime, start_datetime, end_datetime) = datetimes(properties)
+        .map_err(|message| reject(ErrorKind::InvalidDatetime, format!("item {id:?}: {message}")))?;
     let mut warnings = Vec::new();
     let fields = config
         .fields
@@ -189,9 +183,7 @@ fn datetimes(properties: &serde_json::Map<String, Value>) -> Result<Datetimes, S
 
 /// Parses an RFC 3339 timestamp to UTC microseconds.
 pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_micros())
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_micros())
 }
 
 /// Lower-cased title, description and keywords, one per line.
@@ -208,12 +200,7 @@ fn search_text(properties: &serde_json::Map<String, Value>) -> Option<String> {
 
 /// A configured field's value; NULL (with a warning) when the type is wrong,
 /// NULL (silently) when missing or when the field does not apply to the collection.
-fn field_value(
-    item: &Value,
-    field: &FieldConfig,
-    collection: &str,
-    warnings: &mut Vec<String>,
-) -> FieldValue {
+fn field_value(item: &Value, field: &FieldConfig, collection: &str, warnings: &mut Vec<String>) -> FieldValue {
     if !field.applies_to(collection) {
         return FieldValue::Null;
     }
@@ -222,10 +209,7 @@ fn field_value(
     };
     let converted = match field.field_type {
         FieldType::String => value.as_str().map(|s| FieldValue::String(s.to_string())),
-        FieldType::Number => value
-            .as_f64()
-            .filter(|n| n.is_finite())
-            .map(FieldValue::Number),
+        FieldType::Number => value.as_f64().filter(|n| n.is_finite()).map(FieldValue::Number),
         FieldType::Integer => value
             .as_i64()
             .or_else(|| {
@@ -236,10 +220,7 @@ fn field_value(
             })
             .map(FieldValue::Integer),
         FieldType::Boolean => value.as_bool().map(FieldValue::Boolean),
-        FieldType::Datetime => value
-            .as_str()
-            .and_then(parse_datetime)
-            .map(FieldValue::Datetime),
+        FieldType::Datetime => value.as_str().and_then(parse_datetime).map(FieldValue::Datetime),
         FieldType::StringArray => value.as_array().and_then(|values| {
             values
                 .iter()
@@ -286,13 +267,7 @@ mod tests {
     }
 
     fn extract_item(item: &Value) -> Result<Extracted, Rejection> {
-        extract(
-            item,
-            "h".into(),
-            "file:///x.json".into(),
-            Some("parent"),
-            &config(),
-        )
+        extract(item, "h".into(), "file:///x.json".into(), Some("parent"), &config())
     }
 
     #[test]
@@ -317,10 +292,7 @@ mod tests {
     #[test]
     fn missing_properties_are_null_and_wrong_types_warn() {
         let mut item = item();
-        item["properties"]
-            .as_object_mut()
-            .unwrap()
-            .remove("eo:cloud_cover");
+        item["properties"].as_object_mut().unwrap().remove("eo:cloud_cover");
         item["properties"]["count"] = json!("three");
         let Extracted { row, warnings } = extract_item(&item).unwrap();
         assert_eq!(row.fields[0], FieldValue::Null);
@@ -366,9 +338,7 @@ mod tests {
                 ErrorKind::InvalidGeometry,
             ),
             (
-                Box::new(|i| {
-                    i["geometry"] = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]})
-                }),
+                Box::new(|i| i["geometry"] = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]})),
                 ErrorKind::InvalidGeometry,
             ),
             (
@@ -379,10 +349,7 @@ mod tests {
                 Box::new(|i| i["properties"]["datetime"] = json!("yesterday")),
                 ErrorKind::InvalidDatetime,
             ),
-            (
-                Box::new(|i| i["bbox"] = json!([1, 2, 3])),
-                ErrorKind::InvalidItem,
-            ),
+            (Box::new(|i| i["bbox"] = json!([1, 2, 3])), ErrorKind::InvalidItem),
             (
                 Box::new(|i| {
                     i["properties"]["datetime"] = Value::Null;

@@ -33,18 +33,14 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     let started = Instant::now();
     let out = options.out.as_directory();
     if out.scheme() == Scheme::Http {
-        return Err(Error::Io(stac_indexed_io::Error::NotWritable {
-            uri: out.to_string(),
-        }));
+        return Err(Error::Io(stac_indexed_io::Error::NotWritable { uri: out.to_string() }));
     }
     let manifest_uri = out.join(MANIFEST_FILE)?;
     let previous = previous_manifest(&io, &options.source, &manifest_uri).await?;
     let (root, config) = match options.source {
         Source::Root { uri, config } => (uri, config),
         Source::Manifest(_) | Source::Output => {
-            let (_, manifest) = previous
-                .as_ref()
-                .ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
+            let (_, manifest) = previous.as_ref().ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
             (Uri::parse(&manifest.root_uri)?, manifest.config.clone())
         }
     };
@@ -75,12 +71,7 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     let collection_ids: Vec<String> = crawled.collections.iter().map(|c| c.id.clone()).collect();
     let work_path = work.path().to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
-        finalize(
-            &work_path,
-            &staged_path,
-            &collection_ids,
-            previous_items.as_deref(),
-        )
+        finalize(&work_path, &staged_path, &collection_ids, previous_items.as_deref())
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
@@ -118,8 +109,7 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
         counts: counts.clone(),
         changes: finalized.changes.clone(),
     };
-    io.put(&manifest_uri, Bytes::from(manifest.to_json()))
-        .await?;
+    io.put(&manifest_uri, Bytes::from(manifest.to_json())).await?;
     Ok(IndexReport {
         index_id,
         manifest: manifest_uri.to_string(),
@@ -130,11 +120,7 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
 }
 
 /// The manifest to re-index from, or the one already at the output.
-async fn previous_manifest(
-    io: &Io,
-    source: &Source,
-    at_output: &Uri,
-) -> Result<Option<(Uri, Manifest)>> {
+async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<Option<(Uri, Manifest)>> {
     let uri = match source {
         Source::Manifest(uri) => uri.clone(),
         Source::Root { .. } | Source::Output => at_output.clone(),
@@ -148,12 +134,7 @@ async fn previous_manifest(
 
 /// A local copy (or the local path) of the previous version's items table;
 /// `None` when it is gone (changes are then not reported).
-async fn previous_items(
-    io: &Io,
-    manifest_uri: &Uri,
-    manifest: &Manifest,
-    work: &Path,
-) -> Option<PathBuf> {
+async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: &Path) -> Option<PathBuf> {
     let uri = manifest_uri.join(&manifest.files.items.path).ok()?;
     if let Some(path) = uri.to_file_path() {
         return path.is_file().then_some(path);
@@ -169,9 +150,7 @@ async fn previous_items(
 }
 
 fn work_dir(parent: Option<&Path>) -> Result<tempfile::TempDir> {
-    let parent = parent
-        .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir);
+    let parent = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&parent).map_err(|e| Error::local(&parent, e))?;
     tempfile::Builder::new()
         .prefix("stac-indexed-")
@@ -197,20 +176,14 @@ fn write_tables(
         &collections_batch(collections, &finalized.item_counts)?,
     )?;
     let errors_path = work.join("errors.parquet");
-    write_file(
-        &errors_path,
-        &errors_batch(Arc::new(errors_schema()), errors)?,
-    )?;
+    write_file(&errors_path, &errors_batch(Arc::new(errors_schema()), errors)?)?;
     Ok(Tables {
         collections: (collections_path, collections.len() as u64),
         errors: (errors_path, errors.len() as u64),
     })
 }
 
-fn collections_batch(
-    collections: &[CollectionRecord],
-    counts: &HashMap<String, u64>,
-) -> Result<RecordBatch> {
+fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, u64>) -> Result<RecordBatch> {
     let mut sorted: Vec<&CollectionRecord> = collections.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     let mut id = StringBuilder::new();
@@ -238,13 +211,7 @@ fn collections_batch(
 }
 
 /// Copies the data files under `versions/<index_id>/` at the output.
-async fn upload(
-    io: &Io,
-    out: &Uri,
-    index_id: &str,
-    items: &Path,
-    tables: &Tables,
-) -> Result<Files> {
+async fn upload(io: &Io, out: &Uri, index_id: &str, items: &Path, tables: &Tables) -> Result<Files> {
     let version_dir = Manifest::version_dir(index_id);
     let mut entries = Vec::new();
     for (name, path, rows) in [
@@ -254,11 +221,7 @@ async fn upload(
             tables.collections.0.clone(),
             Some(tables.collections.1),
         ),
-        (
-            "errors.parquet",
-            tables.errors.0.clone(),
-            Some(tables.errors.1),
-        ),
+        ("errors.parquet", tables.errors.0.clone(), Some(tables.errors.1)),
     ] {
         let relative = format!("{version_dir}/{name}");
         io.put_file(&out.join(&relative)?, &path).await?;

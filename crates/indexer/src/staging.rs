@@ -27,11 +27,7 @@ impl StagingWriter {
         let thread = std::thread::Builder::new()
             .name("staging-writer".into())
             .spawn(move || {
-                let mut writer = ArrowWriter::try_new(
-                    file,
-                    schema,
-                    Some(writer_properties(Compression::SNAPPY)),
-                )?;
+                let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties(Compression::SNAPPY)))?;
                 let mut rows = 0u64;
                 while let Some(batch) = receiver.blocking_recv() {
                     rows += batch.num_rows() as u64;

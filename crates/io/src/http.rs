@@ -74,9 +74,7 @@ impl HttpClient {
             status: status.as_u16(),
         };
         match status.as_u16() {
-            404 | 410 => Attempt::Done(Err(Error::NotFound {
-                uri: url.to_string(),
-            })),
+            404 | 410 => Attempt::Done(Err(Error::NotFound { uri: url.to_string() })),
             408 | 429 | 500..=599 => Attempt::Retry(error),
             _ => Attempt::Done(Err(error)),
         }

@@ -121,8 +121,7 @@ impl Io {
                         uri: prefix.to_string(),
                     });
                 }
-                let store_path =
-                    StorePath::from_absolute_path(&path).map_err(|e| path_error(prefix, e))?;
+                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(prefix, e))?;
                 (&self.local, store_path)
             }
             Scheme::S3 => {
@@ -187,24 +186,14 @@ impl Io {
         let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
         let mut buffer = vec![0u8; 1024 * 1024];
         loop {
-            let read = file
-                .read(&mut buffer)
-                .await
-                .map_err(|e| local_error(uri, source, e))?;
+            let read = file.read(&mut buffer).await.map_err(|e| local_error(uri, source, e))?;
             if read == 0 {
                 break;
             }
-            writer
-                .wait_for_capacity(4)
-                .await
-                .map_err(|e| store_error(uri, e))?;
+            writer.wait_for_capacity(4).await.map_err(|e| store_error(uri, e))?;
             writer.write(&buffer[..read]);
         }
-        writer
-            .finish()
-            .await
-            .map(|_| ())
-            .map_err(|e| store_error(uri, e))
+        writer.finish().await.map(|_| ()).map_err(|e| store_error(uri, e))
     }
 
     /// Deletes every object under a directory or prefix; returns how many.
@@ -245,16 +234,13 @@ impl Io {
             Scheme::S3 => self.locate(uri),
             Scheme::File => {
                 let path = local_path(uri)?;
-                let store_path =
-                    StorePath::from_absolute_path(&path).map_err(|e| path_error(uri, e))?;
+                let store_path = StorePath::from_absolute_path(&path).map_err(|e| path_error(uri, e))?;
                 Ok(Located {
                     store: Arc::new(LocalFileSystem::new()),
                     path: store_path,
                 })
             }
-            Scheme::Http => Err(Error::NotWritable {
-                uri: uri.to_string(),
-            }),
+            Scheme::Http => Err(Error::NotWritable { uri: uri.to_string() }),
         }
     }
 }
@@ -277,9 +263,7 @@ fn s3_uri(bucket: &str, key: &str) -> Result<Uri> {
 
 fn local_error(uri: &Uri, path: &Path, source: std::io::Error) -> Error {
     if source.kind() == std::io::ErrorKind::NotFound {
-        Error::NotFound {
-            uri: uri.to_string(),
-        }
+        Error::NotFound { uri: uri.to_string() }
     } else {
         Error::Local {
             path: path.display().to_string(),
@@ -290,9 +274,7 @@ fn local_error(uri: &Uri, path: &Path, source: std::io::Error) -> Error {
 
 fn store_error(uri: &Uri, source: object_store::Error) -> Error {
     match source {
-        object_store::Error::NotFound { .. } => Error::NotFound {
-            uri: uri.to_string(),
-        },
+        object_store::Error::NotFound { .. } => Error::NotFound { uri: uri.to_string() },
         source => Error::Store {
             uri: uri.to_string(),
             source,
@@ -335,12 +317,9 @@ mod tests {
         io.put(&root.join("a/one.json").unwrap(), Bytes::from_static(b"1"))
             .await
             .unwrap();
-        io.put(
-            &root.join("a/b/two.json").unwrap(),
-            Bytes::from_static(b"22"),
-        )
-        .await
-        .unwrap();
+        io.put(&root.join("a/b/two.json").unwrap(), Bytes::from_static(b"22"))
+            .await
+            .unwrap();
         let one = io.get(&root.join("a/one.json").unwrap()).await.unwrap();
         assert_eq!(&one[..], b"1");
         let listed: Vec<String> = io
@@ -372,9 +351,6 @@ mod tests {
         std::fs::write(&source, &content).unwrap();
         let target = Uri::from_path(&dir.path().join("out/target.bin")).unwrap();
         io().put_file(&target, &source).await.unwrap();
-        assert_eq!(
-            std::fs::read(dir.path().join("out/target.bin")).unwrap(),
-            content
-        );
+        assert_eq!(std::fs::read(dir.path().join("out/target.bin")).unwrap(), content);
     }
 }

@@ -31,17 +31,14 @@ impl Uri {
             return Err(invalid("empty"));
         }
         if let Some(url) = Url::parse(text).ok().filter(|u| u.scheme().len() > 1) {
-            return Uri::from_url(url).map_err(|_| {
-                invalid("unsupported scheme (use a path, file://, http(s):// or s3://)")
-            });
+            return Uri::from_url(url)
+                .map_err(|_| invalid("unsupported scheme (use a path, file://, http(s):// or s3://)"));
         }
         let path = Path::new(text);
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            std::env::current_dir()
-                .map_err(|e| invalid(&e.to_string()))?
-                .join(path)
+            std::env::current_dir().map_err(|e| invalid(&e.to_string()))?.join(path)
         };
         Uri::from_path(&absolute)
     }
@@ -135,10 +132,7 @@ impl Uri {
 
     /// The last path segment (file name), if any.
     pub fn file_name(&self) -> Option<&str> {
-        self.0
-            .path_segments()?
-            .next_back()
-            .filter(|s| !s.is_empty())
+        self.0.path_segments()?.next_back().filter(|s| !s.is_empty())
     }
 }
 
@@ -202,19 +196,10 @@ mod tests {
     #[test]
     fn relative_hrefs_resolve_per_rfc3986() {
         let base = "https://example.com/cat/sub/collection.json";
-        assert_eq!(
-            resolve(base, "item.json"),
-            "https://example.com/cat/sub/item.json"
-        );
-        assert_eq!(
-            resolve(base, "./a/b.json"),
-            "https://example.com/cat/sub/a/b.json"
-        );
+        assert_eq!(resolve(base, "item.json"), "https://example.com/cat/sub/item.json");
+        assert_eq!(resolve(base, "./a/b.json"), "https://example.com/cat/sub/a/b.json");
         assert_eq!(resolve(base, "../c.json"), "https://example.com/cat/c.json");
-        assert_eq!(
-            resolve(base, "/abs/path.json"),
-            "https://example.com/abs/path.json"
-        );
+        assert_eq!(resolve(base, "/abs/path.json"), "https://example.com/abs/path.json");
         assert_eq!(
             resolve(base, "items?page=2"),
             "https://example.com/cat/sub/items?page=2"
@@ -223,10 +208,7 @@ mod tests {
             resolve(base, "?page=3"),
             "https://example.com/cat/sub/collection.json?page=3"
         );
-        assert_eq!(
-            resolve(base, "//other.org/x.json"),
-            "https://other.org/x.json"
-        );
+        assert_eq!(resolve(base, "//other.org/x.json"), "https://other.org/x.json");
         assert_eq!(resolve(base, "s3://bucket/k.json"), "s3://bucket/k.json");
     }
 
@@ -236,10 +218,7 @@ mod tests {
             resolve("s3://bkt/a/b/catalog.json", "../c/item.json"),
             "s3://bkt/a/c/item.json"
         );
-        assert_eq!(
-            resolve("s3://bkt/a/catalog.json", "/root.json"),
-            "s3://bkt/root.json"
-        );
+        assert_eq!(resolve("s3://bkt/a/catalog.json", "/root.json"), "s3://bkt/root.json");
         assert_eq!(
             resolve("file:///data/cat/catalog.json", "./x/y.json"),
             "file:///data/cat/x/y.json"
@@ -254,10 +233,7 @@ mod tests {
     fn local_paths_become_file_uris() {
         let uri = Uri::parse("/tmp/some/../catalog.json").unwrap();
         assert_eq!(uri.as_str(), "file:///tmp/catalog.json");
-        assert_eq!(
-            uri.to_file_path().unwrap(),
-            PathBuf::from("/tmp/catalog.json")
-        );
+        assert_eq!(uri.to_file_path().unwrap(), PathBuf::from("/tmp/catalog.json"));
         let relative = Uri::parse("sample/catalog.json").unwrap();
         assert!(relative.as_str().starts_with("file:///"));
         assert!(relative.as_str().ends_with("/sample/catalog.json"));

@@ -33,11 +33,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "The collection", content_type = "application/json"),
               (status = 404, description = "No such collection")))]
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response> {
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let index = state.index.current();
     let collection = index
         .collection(&id)

@@ -28,9 +28,7 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Response> {
     if state.index.current().collection(&collection).is_none() {
-        return Err(Error::NotFound(format!(
-            "collection {collection:?} does not exist"
-        )));
+        return Err(Error::NotFound(format!("collection {collection:?} does not exist")));
     }
     let pairs = query_pairs(&uri);
     let search = Search::from_query(&pairs, state.limits())?;
@@ -58,20 +56,20 @@ pub async fn get(
 ) -> Result<Response> {
     let index = state.index.current();
     if index.collection(&collection).is_none() {
-        return Err(Error::NotFound(format!(
-            "collection {collection:?} does not exist"
-        )));
+        return Err(Error::NotFound(format!("collection {collection:?} does not exist")));
     }
-    let (c, i) = (collection.clone(), id.clone());
-    let hit = index
-        .pool
-        .run(move |connection| query::item(connection, &c, &i))
-        .await?
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "item {id:?} does not exist in collection {collection:?}"
-            ))
-        })?;
+    let known = index.directory().and_then(|d| d.item(&collection, &id));
+    let hit = match known {
+        Some(hit) => Some(hit),
+        None => {
+            let (c, i) = (collection.clone(), id.clone());
+            index
+                .pool
+                .run(move |connection| query::item(connection, &c, &i))
+                .await?
+        }
+    }
+    .ok_or_else(|| Error::NotFound(format!("item {id:?} does not exist in collection {collection:?}")))?;
     let document = state.fetcher.fetch(&hit).await?;
     let source = stac_indexed_io::Uri::parse(&hit.href).ok();
     let item = rewrite_item(

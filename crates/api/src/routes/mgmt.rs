@@ -42,22 +42,19 @@ pub async fn health(State(state): State<AppState>) -> Response {
            ("offset" = Option<i64>, Query, description = "Rows to skip")),
     responses((status = 200, description = "What the indexer could not index", content_type = "application/json"),
               (status = 400, description = "An invalid parameter")))]
-pub async fn errors(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response> {
+pub async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let pairs = query_pairs(&uri);
     let number = |name: &str, default: i64| -> Result<i64> {
         match pairs.iter().rev().find(|(k, _)| k == name) {
             None => Ok(default),
-            Some((_, v)) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                Error::bad_request(format!("{name} must be a non-negative integer"))
-            }),
+            Some((_, v)) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::bad_request(format!("{name} must be a non-negative integer"))),
         }
     };
-    let limit =
-        number("limit", state.config.default_limit as i64)?.clamp(1, state.config.max_limit as i64);
+    let limit = number("limit", state.config.default_limit as i64)?.clamp(1, state.config.max_limit as i64);
     let offset = number("offset", 0)?;
     let index = state.index.current();
     let (rows, matched) = index
@@ -67,8 +64,10 @@ pub async fn errors(
                 .prepare_cached("SELECT uri, kind, message, parent FROM errors ORDER BY uri, kind LIMIT ? OFFSET ?")?;
             let rows = statement
                 .query_map([limit, offset], |row| {
-                    Ok(json!({"uri": row.get::<_, String>(0)?, "kind": row.get::<_, String>(1)?,
-                              "message": row.get::<_, String>(2)?, "parent": row.get::<_, Option<String>>(3)?}))
+                    Ok(
+                        json!({"uri": row.get::<_, String>(0)?, "kind": row.get::<_, String>(1)?,
+                              "message": row.get::<_, String>(2)?, "parent": row.get::<_, Option<String>>(3)?}),
+                    )
                 })?
                 .collect::<Result<Vec<Value>, _>>()?;
             let matched: i64 = connection.query_row("SELECT count(*) FROM errors", [], |row| row.get(0))?;
@@ -83,11 +82,7 @@ pub async fn errors(
         ]
     };
     let mut links = vec![
-        link(
-            "self",
-            base.href_with_query(&["status", "errors"], &page(offset)),
-            JSON,
-        ),
+        link("self", base.href_with_query(&["status", "errors"], &page(offset)), JSON),
         link("root", base.root(), JSON),
     ];
     if offset + (rows.len() as i64) < matched {

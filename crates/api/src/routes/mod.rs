@@ -25,11 +25,7 @@ pub fn json_response(media_type: &'static str, body: &Value) -> Response {
 /// The query pairs of a request URI, decoded, in order.
 pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 

@@ -2,6 +2,7 @@
 //! `/collections/{id}/items` shares.
 
 use super::{base_url, json_response, query_pairs};
+use crate::directory::Directory;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
 use crate::paging::{Cursor, Direction};
 use crate::query::{self, Filter, Page};
@@ -48,21 +49,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
-pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let body = parse_body(&body)?;
     let search = Search::from_body(&body, state.limits())?;
-    respond(
-        &state,
-        &base_url(&headers, &state),
-        search,
-        Original::Body(body),
-        None,
-    )
-    .await
+    respond(&state, &base_url(&headers, &state), search, Original::Body(body), None).await
 }
 
 /// A JSON object body, or a 400 that says what is wrong.
@@ -73,9 +63,7 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::bad_request("the request body must be a JSON object")),
-        Err(e) => Err(Error::bad_request(format!(
-            "the request body is not valid JSON: {e}"
-        ))),
+        Err(e) => Err(Error::bad_request(format!("the request body is not valid JSON: {e}"))),
     }
 }
 
@@ -93,12 +81,18 @@ pub async fn respond(
         .as_deref()
         .map(|token| state.tokens.decode(token, index.id()))
         .transpose()?;
-    let filter = Filter::of(&search, collection)?;
+    let boundary = cursor.as_ref().map(Cursor::boundary).transpose()?;
     let limit = search.limit;
-    let page: Page = index
-        .pool
-        .run(move |connection| query::page(connection, &filter, cursor.as_ref(), limit))
-        .await?;
+    let page: Page = match index.directory() {
+        Some(directory) if Directory::answers(&search) => directory.page(&search, collection, boundary, limit),
+        _ => {
+            let filter = Filter::of(&search, collection)?;
+            index
+                .pool
+                .run(move |connection| query::page(connection, &filter, boundary, limit))
+                .await?
+        }
+    };
     let documents = state.fetcher.fetch_all(&page.hits).await?;
     let features: Vec<Value> = documents
         .into_iter()
@@ -112,10 +106,7 @@ pub async fn respond(
         Some(id) => vec!["collections", id, "items"],
         None => vec!["search"],
     };
-    let mut links = vec![
-        self_link(base, &path, &original),
-        link("root", base.root(), JSON),
-    ];
+    let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
     let token_at = |direction: Direction, seq: i64| {
         state.tokens.encode(&Cursor {
             index_id: index.id().to_string(),
@@ -160,20 +151,10 @@ fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
 
 /// A next/prev link: GET carries the original query plus the token; POST
 /// carries method POST and the original body plus the token.
-fn paging_link(
-    rel: &str,
-    base: &BaseUrl,
-    path: &[&str],
-    original: &Original,
-    token: String,
-) -> Value {
+fn paging_link(rel: &str, base: &BaseUrl, path: &[&str], original: &Original, token: String) -> Value {
     match original {
         Original::Query(pairs) => {
-            let mut pairs: Vec<(String, String)> = pairs
-                .iter()
-                .filter(|(k, _)| k != "token")
-                .cloned()
-                .collect();
+            let mut pairs: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "token").cloned().collect();
             pairs.push(("token".into(), token));
             link(rel, base.href_with_query(path, &pairs), GEOJSON)
         }

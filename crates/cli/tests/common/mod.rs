@@ -92,10 +92,7 @@ pub fn query(sql: &str) -> Vec<Vec<String>> {
 
 /// One column of a query's rows.
 pub fn column(sql: &str) -> Vec<String> {
-    query(sql)
-        .into_iter()
-        .map(|mut row| row.remove(0))
-        .collect()
+    query(sql).into_iter().map(|mut row| row.remove(0)).collect()
 }
 
 /// The manifest at `dir/manifest.json`.
@@ -138,9 +135,7 @@ fn moto_server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
     let cache = std::env::var_os("STAC_INDEXED_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/stac-indexed"));
@@ -171,13 +166,7 @@ impl Moto {
         let moto = Moto { child, endpoint };
         for _ in 0..100 {
             let answered = Command::new("curl")
-                .args([
-                    "--silent",
-                    "--fail",
-                    "--output",
-                    "/dev/null",
-                    &moto.endpoint,
-                ])
+                .args(["--silent", "--fail", "--output", "/dev/null", &moto.endpoint])
                 .status()
                 .is_ok_and(|status| status.success());
             if answered {
@@ -222,11 +211,7 @@ impl Moto {
                 .send()
                 .await
                 .unwrap();
-            assert!(
-                response.status().is_success(),
-                "{key}: {}",
-                response.status()
-            );
+            assert!(response.status().is_success(), "{key}: {}", response.status());
         }
     }
 
@@ -374,10 +359,7 @@ impl Server {
         let ping = format!("{}/_mgmt/ping", self.base);
         for _ in 0..400 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "the server exited ({status}) before answering:\n{}",
-                    self.log()
-                );
+                panic!("the server exited ({status}) before answering:\n{}", self.log());
             }
             if let Ok(response) = client.get(&ping).send().await
                 && response.status().is_success()
@@ -435,10 +417,7 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, Value) {
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = response.status().as_u16();
     let bytes = response.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// The ids of a FeatureCollection page.

@@ -1,0 +1,238 @@
+//! A compact in-memory directory of the index's rows, in `seq` order.
+//!
+//! The index is published sorted (collection, then newest first, then id)
+//! with a dense `seq`, so each collection is one contiguous range of rows.
+//! Searches in the default order without a spatial or temporal filter (every
+//! item, a collection's items, `ids`) and item lookups are answered here by
+//! slicing and hashing, in microseconds; DuckDB answers everything else. The
+//! directory is built in the background after start-up; until it is ready,
+//! DuckDB answers everything.
+
+use crate::Result;
+use crate::paging::Boundary;
+use crate::query::{Hit, Page};
+use crate::search::Search;
+use duckdb::Connection;
+use hashbrown::HashTable;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::ops::Range;
+
+/// One row: enough to fetch and link the item.
+struct Row {
+    collection: u32,
+    id: Box<str>,
+    href: Box<str>,
+    content_hash: Box<str>,
+}
+
+/// Every row of one index version, addressable by `seq` and by (collection, id).
+pub struct Directory {
+    rows: Vec<Row>,
+    collections: Vec<String>,
+    ranges: HashMap<String, Range<u32>>,
+    /// Seqs, found by (collection, id) without storing the keys twice.
+    by_key: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl Directory {
+    /// Reads every row from the `items` view, in `seq` order.
+    pub fn load(connection: &Connection) -> Result<Directory> {
+        let mut statement =
+            connection.prepare("SELECT seq, collection, id, href, content_hash FROM items ORDER BY seq")?;
+        let mut rows = Vec::new();
+        let mut collections: Vec<String> = Vec::new();
+        let mut ranges: HashMap<String, Range<u32>> = HashMap::new();
+        let mut results = statement.query([])?;
+        while let Some(row) = results.next()? {
+            let seq: i64 = row.get(0)?;
+            let collection: String = row.get(1)?;
+            let id: String = row.get(2)?;
+            if seq != rows.len() as i64 {
+                return Err(crate::Error::Internal(format!(
+                    "seq {seq} is not dense at row {}",
+                    rows.len()
+                )));
+            }
+            let position = rows.len() as u32;
+            if collections.last() != Some(&collection) {
+                collections.push(collection.clone());
+                ranges.insert(collection.clone(), position..position);
+            }
+            if let Some(range) = ranges.get_mut(&collection) {
+                range.end = position + 1;
+            }
+            rows.push(Row {
+                collection: (collections.len() - 1) as u32,
+                id: id.into_boxed_str(),
+                href: row.get::<_, String>(3)?.into_boxed_str(),
+                content_hash: row.get::<_, String>(4)?.into_boxed_str(),
+            });
+        }
+        let mut directory = Directory {
+            rows,
+            collections,
+            ranges,
+            by_key: HashTable::new(),
+            hasher: RandomState::new(),
+        };
+        let mut by_key = HashTable::with_capacity(directory.rows.len());
+        for seq in 0..directory.rows.len() as u32 {
+            let hash = directory.row_hash(seq);
+            by_key.insert_unique(hash, seq, |s| directory.row_hash(*s));
+        }
+        directory.by_key = by_key;
+        Ok(directory)
+    }
+
+    fn key_hash(&self, collection: &str, id: &str) -> u64 {
+        self.hasher.hash_one((collection, id))
+    }
+
+    fn row_hash(&self, seq: u32) -> u64 {
+        let row = &self.rows[seq as usize];
+        self.key_hash(&self.collections[row.collection as usize], &row.id)
+    }
+
+    /// Whether a search is answered here: default order, no spatial or temporal filter.
+    pub fn answers(search: &Search) -> bool {
+        search.bbox.is_none() && search.intersects.is_none() && search.datetime.is_none()
+    }
+
+    /// One item by collection and id, if the directory knows it.
+    pub fn item(&self, collection: &str, id: &str) -> Option<Hit> {
+        let seq = self.by_key.find(self.key_hash(collection, id), |s| {
+            let row = &self.rows[*s as usize];
+            &*row.id == id && self.collections[row.collection as usize] == collection
+        })?;
+        Some(self.hit(*seq))
+    }
+
+    /// A page of a search that [`Directory::answers`].
+    pub fn page(&self, search: &Search, scope: Option<&str>, boundary: Option<Boundary>, limit: usize) -> Page {
+        let mut collections: Option<Vec<&str>> = search
+            .collections
+            .as_ref()
+            .map(|c| c.iter().map(String::as_str).collect());
+        if let Some(scope) = scope {
+            collections = Some(match collections {
+                Some(list) if !list.contains(&scope) => vec![],
+                _ => vec![scope],
+            });
+        }
+        match &search.ids {
+            Some(ids) => {
+                let mut seqs = self.seqs_of_ids(ids, collections.as_deref());
+                seqs.sort_unstable();
+                seqs.dedup();
+                page_of_sorted(self, &seqs, boundary, limit)
+            }
+            None => {
+                let ranges = self.ranges_of(collections.as_deref());
+                let matched = ranges.iter().map(|r| r.len() as u64).sum();
+                let mut page = page_of_ranges(self, &ranges, boundary, limit);
+                page.matched = matched;
+                page
+            }
+        }
+    }
+
+    fn hit(&self, seq: u32) -> Hit {
+        let row = &self.rows[seq as usize];
+        Hit {
+            seq: seq as i64,
+            collection: self.collections[row.collection as usize].clone(),
+            id: row.id.to_string(),
+            href: row.href.to_string(),
+            content_hash: row.content_hash.to_string(),
+        }
+    }
+
+    /// The row ranges of some collections (all rows when `None`), in seq order.
+    fn ranges_of(&self, collections: Option<&[&str]>) -> Vec<Range<u32>> {
+        let Some(collections) = collections else {
+            return std::iter::once(0..self.rows.len() as u32).collect();
+        };
+        let mut ranges: Vec<Range<u32>> = collections
+            .iter()
+            .filter_map(|c| self.ranges.get(*c).cloned())
+            .collect();
+        ranges.sort_by_key(|r| r.start);
+        ranges.dedup();
+        ranges
+    }
+
+    fn seqs_of_ids(&self, ids: &[String], collections: Option<&[&str]>) -> Vec<u32> {
+        let all: Vec<&str> = self.collections.iter().map(String::as_str).collect();
+        let collections = collections.unwrap_or(&all);
+        ids.iter()
+            .flat_map(|id| collections.iter().filter_map(move |c| self.item(c, id)))
+            .map(|hit| hit.seq as u32)
+            .collect()
+    }
+}
+
+/// A page over sorted, distinct seqs.
+fn page_of_sorted(directory: &Directory, seqs: &[u32], boundary: Option<Boundary>, limit: usize) -> Page {
+    let (slice, has_next, has_prev) = match boundary {
+        None => (&seqs[..seqs.len().min(limit)], seqs.len() > limit, false),
+        Some(Boundary::After(after)) => {
+            let start = seqs.partition_point(|s| (*s as i64) <= after);
+            let end = (start + limit).min(seqs.len());
+            (&seqs[start..end], end < seqs.len(), true)
+        }
+        Some(Boundary::Before(before)) => {
+            let end = seqs.partition_point(|s| (*s as i64) < before);
+            let start = end.saturating_sub(limit);
+            (&seqs[start..end], true, start > 0)
+        }
+    };
+    Page {
+        hits: slice.iter().map(|seq| directory.hit(*seq)).collect(),
+        has_next,
+        has_prev,
+        matched: seqs.len() as u64,
+    }
+}
+
+/// A page over sorted, disjoint ranges of seqs.
+fn page_of_ranges(directory: &Directory, ranges: &[Range<u32>], boundary: Option<Boundary>, limit: usize) -> Page {
+    let seqs = ranges.iter().flat_map(|r| r.clone());
+    let (hits, has_next, has_prev): (Vec<u32>, bool, bool) = match boundary {
+        None => {
+            let mut taken: Vec<u32> = seqs.take(limit + 1).collect();
+            let more = taken.len() > limit;
+            taken.truncate(limit);
+            (taken, more, false)
+        }
+        Some(Boundary::After(after)) => {
+            let mut taken: Vec<u32> = ranges
+                .iter()
+                .flat_map(|r| (r.start.max((after + 1).clamp(0, u32::MAX as i64) as u32))..r.end)
+                .take(limit + 1)
+                .collect();
+            let more = taken.len() > limit;
+            taken.truncate(limit);
+            (taken, more, true)
+        }
+        Some(Boundary::Before(before)) => {
+            let mut taken: Vec<u32> = ranges
+                .iter()
+                .rev()
+                .flat_map(|r| (r.start..r.end.min(before.clamp(0, u32::MAX as i64) as u32)).rev())
+                .take(limit + 1)
+                .collect();
+            let more = taken.len() > limit;
+            taken.truncate(limit);
+            taken.reverse();
+            (taken, true, more)
+        }
+    };
+    Page {
+        hits: hits.into_iter().map(|seq| directory.hit(seq)).collect(),
+        has_next,
+        has_prev,
+        matched: 0,
+    }
+}
