@@ -28,8 +28,8 @@ trap 'kill $pid 2>/dev/null || true' EXIT
 until curl -sf -o /dev/null "$base/search?limit=1"; do sleep 0.005; done
 cold_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 # Let the background load into memory finish before measuring.
-for _ in $(seq 1 600); do grep -q "items loaded into memory\|items stay on Parquet" "$bench/serve.log" && break; sleep 0.1; done
-grep -q "items loaded into memory" "$bench/serve.log" || echo "warning: items not loaded into memory yet" >&2
+for _ in $(seq 1 600); do grep -q "row directory ready\|no row directory" "$bench/serve.log" && break; sleep 0.1; done
+grep -q "row directory ready" "$bench/serve.log" || echo "warning: the row directory is not ready" >&2
 
 # A token for page 100 of limit 100, found by following next links.
 deep="$base/search?limit=100"
