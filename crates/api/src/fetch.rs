@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use lru::LruCache;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use stac_indexed_format::content_hash;
 use stac_indexed_io::{Io, Uri};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -157,9 +157,4 @@ fn parse(bytes: &[u8], hit: &Hit) -> Result<Value> {
             hit.id, hit.href
         ))
     })
-}
-
-/// The indexer's content hash: the first 128 bits of SHA-256, hex.
-fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -174,6 +174,19 @@ pub struct Hit {
     pub content_hash: String,
 }
 
+impl Hit {
+    /// A hit from a row of `SELECT seq, collection, id, href, content_hash`.
+    fn from_row(row: &duckdb::Row<'_>) -> duckdb::Result<Hit> {
+        Ok(Hit {
+            seq: row.get(0)?,
+            collection: row.get(1)?,
+            id: row.get(2)?,
+            href: row.get(3)?,
+            content_hash: row.get(4)?,
+        })
+    }
+}
+
 /// A page of hits and whether there are more on either side.
 #[derive(Debug)]
 pub struct Page {
@@ -204,15 +217,7 @@ pub fn page(connection: &Connection, filter: &Filter, boundary: Option<Boundary>
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let mut hits = statement
-        .query_map(params_from_iter(params.iter()), |row| {
-            Ok(Hit {
-                seq: row.get(0)?,
-                collection: row.get(1)?,
-                id: row.get(2)?,
-                href: row.get(3)?,
-                content_hash: row.get(4)?,
-            })
-        })?
+        .query_map(params_from_iter(params.iter()), Hit::from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     let more = hits.len() > limit;
     hits.truncate(limit);
@@ -250,14 +255,6 @@ pub fn count(connection: &Connection, filter: &Filter) -> Result<u64> {
 pub fn item(connection: &Connection, collection: &str, id: &str) -> Result<Option<Hit>> {
     let mut statement = connection
         .prepare_cached("SELECT seq, collection, id, href, content_hash FROM items WHERE collection = ? AND id = ?")?;
-    let mut rows = statement.query_map([collection, id], |row| {
-        Ok(Hit {
-            seq: row.get(0)?,
-            collection: row.get(1)?,
-            id: row.get(2)?,
-            href: row.get(3)?,
-            content_hash: row.get(4)?,
-        })
-    })?;
+    let mut rows = statement.query_map([collection, id], Hit::from_row)?;
     Ok(rows.next().transpose()?)
 }

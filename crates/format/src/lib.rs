@@ -19,3 +19,19 @@ pub use manifest::{CatalogInfo, Changes, Counts, FileEntry, Files, Manifest};
 
 /// The version of the index format this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The `content_hash` of an item document: the first 128 bits of the
+/// SHA-256 of its bytes, as lower-case hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn content_hashes_are_128_bit_hex_and_differ_by_content() {
+        assert_eq!(super::content_hash(b"a"), "ca978112ca1bbdcafac231b39a23dc4d");
+        assert_ne!(super::content_hash(b"a"), super::content_hash(b"b"));
+    }
+}

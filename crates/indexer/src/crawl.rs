@@ -332,7 +332,7 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
     };
     match document::kind_of(&document) {
         Some(DocumentKind::Item) => {
-            let hash = item::content_hash(&bytes);
+            let hash = stac_indexed_format::content_hash(&bytes);
             outcome.add_item(context, task, &document.json, hash, task.uri.to_string());
         }
         Some(DocumentKind::Catalog) => outcome.follow(task, document.links, None),
@@ -353,7 +353,7 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
             let features = document.json.get("features").and_then(Value::as_array);
             for feature in features.into_iter().flatten() {
                 let href = feature_href(feature, &task.uri);
-                let hash = item::content_hash(feature.to_string().as_bytes());
+                let hash = stac_indexed_format::content_hash(feature.to_string().as_bytes());
                 outcome.add_item(context, task, feature, hash, href);
             }
             outcome.follow(task, document.links, task.collection.clone());

@@ -3,7 +3,6 @@
 use crate::report::ErrorKind;
 use chrono::DateTime;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 use stac_indexed_format::{FieldConfig, FieldType, IndexConfig};
 
@@ -56,11 +55,6 @@ fn reject(kind: ErrorKind, message: impl Into<String>) -> Rejection {
         kind,
         message: message.into(),
     }
-}
-
-/// The hex content hash of an item document's bytes (128 bits of SHA-256).
-pub(crate) fn content_hash(bytes: &[u8]) -> String {
-    hex::encode(&Sha256::digest(bytes)[..16])
 }
 
 /// Checks an item enough to index it and extracts its row.
@@ -369,11 +363,5 @@ mod tests {
         orphan.as_object_mut().unwrap().remove("collection");
         let rejection = extract(&orphan, "h".into(), "u".into(), None, &config()).unwrap_err();
         assert_eq!(rejection.kind, ErrorKind::InvalidItem);
-    }
-
-    #[test]
-    fn content_hashes_differ_by_content() {
-        assert_eq!(content_hash(b"a").len(), 32);
-        assert_ne!(content_hash(b"a"), content_hash(b"b"));
     }
 }
