@@ -32,7 +32,8 @@ pub struct ApiConfig {
     pub connections: usize,
     /// A secret mixed into paging-token signatures (the same on every instance).
     pub token_secret: String,
-    /// Load the items table into memory after start-up (faster queries).
+    /// Copy the items table into DuckDB's memory after start-up (faster SQL
+    /// searches; the row directory answers the common ones anyway).
     pub in_memory: bool,
     /// Build the row directory after start-up (default-order searches and
     /// item lookups without DuckDB).
@@ -56,7 +57,7 @@ impl Default for ApiConfig {
             item_cache_ttl: Duration::from_secs(60),
             connections: cores * 2,
             token_secret: String::new(),
-            in_memory: true,
+            in_memory: false,
             row_directory: true,
         }
     }

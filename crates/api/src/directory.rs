@@ -1,19 +1,25 @@
 //! A compact in-memory directory of the index's rows, in `seq` order.
 //!
 //! The index is published sorted (collection, then newest first, then id)
-//! with a dense `seq`, so each collection is one contiguous range of rows.
-//! Searches in the default order without a spatial or temporal filter (every
-//! item, a collection's items, `ids`) and item lookups are answered here by
-//! slicing and hashing, in microseconds; DuckDB answers everything else. The
-//! directory is built in the background after start-up; until it is ready,
-//! DuckDB answers everything.
+//! with a dense `seq`, so each collection is one contiguous range of rows:
+//! every item, a collection's items and `ids` are answered by slicing and
+//! hashing. Each row also keeps its bbox, its time interval and its WKB, and
+//! a [`Grid`] over the bboxes finds the rows a spatial search may match:
+//! `bbox`, `intersects` and `datetime` searches cost what they match, not
+//! what the index holds, with the same exact geometry test as the SQL path.
+//! The directory is built in the background after start-up; until it is
+//! ready, DuckDB answers every search.
 
 use crate::Result;
+use crate::grid::Grid;
 use crate::paging::Boundary;
-use crate::query::{Hit, Page};
-use crate::search::Search;
+use crate::query::{Hit, Page, bbox_wkb};
+use crate::search::{Interval, Search};
+use crate::spatial::decode_wkb;
 use duckdb::Connection;
+use geo::{Geometry, Intersects};
 use hashbrown::HashTable;
+use stac_indexed_format::geometry::Bbox;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
@@ -24,6 +30,10 @@ struct Row {
     id: Box<str>,
     href: Box<str>,
     content_hash: Box<str>,
+    bbox: Bbox,
+    /// `coalesce(start_datetime, datetime)` and `coalesce(end_datetime, datetime)`, UTC microseconds.
+    interval: (i64, i64),
+    wkb: Box<[u8]>,
 }
 
 /// Every row of one index version, addressable by `seq` and by (collection, id).
@@ -34,13 +44,18 @@ pub struct Directory {
     /// Seqs, found by (collection, id) without storing the keys twice.
     by_key: HashTable<u32>,
     hasher: RandomState,
+    grid: Grid,
 }
 
 impl Directory {
     /// Reads every row from the `items` view, in `seq` order.
     pub fn load(connection: &Connection) -> Result<Directory> {
-        let mut statement =
-            connection.prepare("SELECT seq, collection, id, href, content_hash FROM items ORDER BY seq")?;
+        let mut statement = connection.prepare(
+            "SELECT seq, collection, id, href, content_hash, bbox_xmin, bbox_ymin, bbox_xmax, bbox_ymax,
+                    epoch_us(coalesce(start_datetime, datetime)), epoch_us(coalesce(end_datetime, datetime)),
+                    geometry
+             FROM items ORDER BY seq",
+        )?;
         let mut rows = Vec::new();
         let mut collections: Vec<String> = Vec::new();
         let mut ranges: HashMap<String, Range<u32>> = HashMap::new();
@@ -68,6 +83,12 @@ impl Directory {
                 id: id.into_boxed_str(),
                 href: row.get::<_, String>(3)?.into_boxed_str(),
                 content_hash: row.get::<_, String>(4)?.into_boxed_str(),
+                bbox: [row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?],
+                interval: (
+                    row.get::<_, Option<i64>>(9)?.unwrap_or(i64::MIN),
+                    row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
+                ),
+                wkb: row.get::<_, Vec<u8>>(11)?.into_boxed_slice(),
             });
         }
         let mut directory = Directory {
@@ -76,6 +97,7 @@ impl Directory {
             ranges,
             by_key: HashTable::new(),
             hasher: RandomState::new(),
+            grid: Grid::new(),
         };
         let mut by_key = HashTable::with_capacity(directory.rows.len());
         for seq in 0..directory.rows.len() as u32 {
@@ -83,6 +105,9 @@ impl Directory {
             by_key.insert_unique(hash, seq, |s| directory.row_hash(*s));
         }
         directory.by_key = by_key;
+        for (seq, row) in directory.rows.iter().enumerate() {
+            directory.grid.insert(seq as u32, row.bbox);
+        }
         Ok(directory)
     }
 
@@ -95,11 +120,6 @@ impl Directory {
         self.key_hash(&self.collections[row.collection as usize], &row.id)
     }
 
-    /// Whether a search is answered here: default order, no spatial or temporal filter.
-    pub fn answers(search: &Search) -> bool {
-        search.bbox.is_none() && search.intersects.is_none() && search.datetime.is_none()
-    }
-
     /// One item by collection and id, if the directory knows it.
     pub fn item(&self, collection: &str, id: &str) -> Option<Hit> {
         let seq = self.by_key.find(self.key_hash(collection, id), |s| {
@@ -109,7 +129,7 @@ impl Directory {
         Some(self.hit(*seq))
     }
 
-    /// A page of a search that [`Directory::answers`].
+    /// A page of a search.
     pub fn page(&self, search: &Search, scope: Option<&str>, boundary: Option<Boundary>, limit: usize) -> Page {
         let mut collections: Option<Vec<&str>> = search
             .collections
@@ -120,6 +140,10 @@ impl Directory {
                 Some(list) if !list.contains(&scope) => vec![],
                 _ => vec![scope],
             });
+        }
+        if search.bbox.is_some() || search.intersects.is_some() || search.datetime.is_some() {
+            let seqs = self.matching(search, collections.as_deref());
+            return page_of_sorted(self, &seqs, boundary, limit);
         }
         match &search.ids {
             Some(ids) => {
@@ -136,6 +160,38 @@ impl Directory {
                 page
             }
         }
+    }
+
+    /// The seqs matching a search with a spatial or temporal filter, sorted.
+    fn matching(&self, search: &Search, collections: Option<&[&str]>) -> Vec<u32> {
+        let allowed: Option<Vec<bool>> =
+            collections.map(|list| self.collections.iter().map(|c| list.contains(&c.as_str())).collect());
+        let bounds = search.bbox.or(search.intersects.as_ref().map(|g| g.bbox));
+        let candidates: Vec<u32> = match (&search.ids, bounds) {
+            (Some(ids), _) => self.seqs_of_ids(ids, collections),
+            (None, Some(bounds)) => self.grid.candidates(bounds).collect(),
+            (None, None) => self.ranges_of(collections).into_iter().flatten().collect(),
+        };
+        let mut seqs: Vec<u32> = candidates
+            .into_iter()
+            .filter(|seq| {
+                let row = &self.rows[*seq as usize];
+                allowed.as_ref().is_none_or(|a| a[row.collection as usize])
+                    && bounds.is_none_or(|b| bboxes_meet(row.bbox, b))
+                    && search.datetime.is_none_or(|i| meets(row.interval, i))
+            })
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let Some(query) = query_geometry(search) else {
+            return seqs;
+        };
+        seqs.retain(|seq| {
+            let row = &self.rows[*seq as usize];
+            search.bbox.is_some_and(|b| inside(row.bbox, b))
+                || decode_wkb(&row.wkb).is_some_and(|geometry| query.intersects(&geometry))
+        });
+        seqs
     }
 
     fn hit(&self, seq: u32) -> Hit {
@@ -171,6 +227,50 @@ impl Directory {
             .map(|hit| hit.seq as u32)
             .collect()
     }
+}
+
+/// The geometry a search must intersect: its `intersects`, or its `bbox` as polygons.
+fn query_geometry(search: &Search) -> Option<Geometry<f64>> {
+    if let Some(geometry) = &search.intersects {
+        return decode_wkb(&geometry.wkb);
+    }
+    search
+        .bbox
+        .and_then(|b| bbox_wkb(b).ok())
+        .and_then(|wkb| decode_wkb(&wkb))
+}
+
+/// The longitude ranges of a bbox (two when it crosses the antimeridian).
+fn longitudes([west, _, east, _]: Bbox) -> Vec<(f64, f64)> {
+    if west <= east {
+        vec![(west, east)]
+    } else {
+        vec![(west, 180.0), (-180.0, east)]
+    }
+}
+
+/// Whether two bboxes meet, either of which may cross the antimeridian.
+fn bboxes_meet(a: Bbox, b: Bbox) -> bool {
+    a[1] <= b[3]
+        && a[3] >= b[1]
+        && longitudes(a)
+            .iter()
+            .any(|(a0, a1)| longitudes(b).iter().any(|(b0, b1)| a0 <= b1 && a1 >= b0))
+}
+
+/// Whether an item's bbox lies inside a query box (then its geometry meets the box).
+fn inside(item: Bbox, query: Bbox) -> bool {
+    item[0] <= item[2]
+        && query[0] <= query[2]
+        && item[0] >= query[0]
+        && item[2] <= query[2]
+        && item[1] >= query[1]
+        && item[3] <= query[3]
+}
+
+/// Whether an item's interval meets a query interval.
+fn meets((start, end): (i64, i64), interval: Interval) -> bool {
+    interval.end.is_none_or(|e| start <= e) && interval.start.is_none_or(|s| end >= s)
 }
 
 /// A page over sorted, distinct seqs.

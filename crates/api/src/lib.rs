@@ -12,6 +12,7 @@ mod config;
 pub mod directory;
 mod error;
 pub mod fetch;
+mod grid;
 pub mod index;
 pub mod links;
 mod openapi;

@@ -147,7 +147,7 @@ fn text(value: &str) -> SqlValue {
 }
 
 /// A box as a polygon (two, split at the antimeridian, when west > east).
-fn bbox_wkb([west, south, east, north]: Bbox) -> Result<Vec<u8>> {
+pub(crate) fn bbox_wkb([west, south, east, north]: Bbox) -> Result<Vec<u8>> {
     let ring = |w: f64, e: f64| json!([[[w, south], [e, south], [e, north], [w, north], [w, south]]]);
     let geometry = if west <= east {
         json!({"type": "Polygon", "coordinates": ring(west, east)})

@@ -2108,6 +2108,28 @@ async fn the_row_directory_answers_exactly_as_duckdb() {
         "/collections/radar-nope/items".to_string(),
         format!("/collections/{LANDSAT}/items/{FIJI}"),
         format!("/collections/{LANDSAT}/items/not-there"),
+        "/search?bbox=20,20,21,21&limit=2".to_string(),
+        "/search?bbox=179,-17,-179,-16".to_string(),
+        "/search?bbox=-180,-90,180,90&limit=20".to_string(),
+        "/search?bbox=8,45,12,48&datetime=2024-02-01T00:00:00Z/2024-04-30T00:00:00Z&limit=3".to_string(),
+        "/search?bbox=10.9,45.2,11.05,45.4&limit=3".to_string(),
+        "/search?datetime=2024-02-15T00:00:00Z/..&limit=4".to_string(),
+        "/search?datetime=../2024-02-01T00:00:00Z&collections=landsat-c2-l2".to_string(),
+        "/search?datetime=2024-02-19T12:00:00Z".to_string(),
+        format!("/search?ids=S2A_MSIL2A_20240105T101401_T32TPR,{FIJI}&bbox=170,-20,-170,-10"),
+        "/collections/sentinel-2-l2a/items?bbox=10,45,11,46&limit=2".to_string(),
+        format!(
+            "/search?limit=2&intersects={}",
+            url::form_urlencoded::byte_serialize(
+                br#"{"type":"Polygon","coordinates":[[[8,45],[12,45],[8,48],[8,45]]]}"#
+            )
+            .collect::<String>()
+        ),
+        format!(
+            "/search?intersects={}",
+            url::form_urlencoded::byte_serialize(br#"{"type":"Point","coordinates":[179.75,-16.75]}"#)
+                .collect::<String>()
+        ),
     ];
     for start in starts {
         // Every page along the next links, and each page's prev page, must match.

@@ -58,9 +58,9 @@ pub struct ServeArgs {
     /// A secret for signing paging tokens; give every instance the same one.
     #[arg(long, env = "STAC_INDEXED_TOKEN_SECRET", default_value = "", hide_env_values = true)]
     token_secret: String,
-    /// Query the Parquet file directly instead of loading items into memory.
-    #[arg(long, env = "STAC_INDEXED_NO_MEMORY_TABLE")]
-    no_memory_table: bool,
+    /// Copy the items into DuckDB's memory after start-up (faster SQL searches, more memory).
+    #[arg(long, env = "STAC_INDEXED_MEMORY_TABLE")]
+    memory_table: bool,
     /// Do not build the row directory (saves memory; DuckDB answers every search).
     #[arg(long, env = "STAC_INDEXED_NO_ROW_DIRECTORY")]
     no_row_directory: bool,
@@ -95,7 +95,7 @@ impl ServeArgs {
             item_cache_ttl: Duration::from_secs(self.item_cache_ttl),
             connections: self.connections.unwrap_or(defaults.connections).max(1),
             token_secret: self.token_secret.clone(),
-            in_memory: !self.no_memory_table,
+            in_memory: self.memory_table,
             row_directory: !self.no_row_directory,
         }
     }

@@ -2,7 +2,6 @@
 //! `/collections/{id}/items` shares.
 
 use super::{base_url, json_response, query_pairs};
-use crate::directory::Directory;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
 use crate::paging::{Cursor, Direction};
 use crate::query::{self, Filter, Page};
@@ -84,7 +83,7 @@ pub async fn respond(
     let boundary = cursor.as_ref().map(Cursor::boundary).transpose()?;
     let limit = search.limit;
     let page: Page = match index.directory() {
-        Some(directory) if Directory::answers(&search) => directory.page(&search, collection, boundary, limit),
+        Some(directory) => directory.page(&search, collection, boundary, limit),
         _ => {
             let filter = Filter::of(&search, collection)?;
             index
