@@ -30,15 +30,17 @@ struct Row {
     id: Box<str>,
     href: Box<str>,
     content_hash: Box<str>,
-    bbox: Bbox,
-    /// `coalesce(start_datetime, datetime)` and `coalesce(end_datetime, datetime)`, UTC microseconds.
-    interval: (i64, i64),
     wkb: Box<[u8]>,
 }
 
 /// Every row of one index version, addressable by `seq` and by (collection, id).
 pub struct Directory {
     rows: Vec<Row>,
+    /// Per seq, kept apart and contiguous: what every spatial or temporal
+    /// search reads for each candidate.
+    bboxes: Vec<Bbox>,
+    /// `coalesce(start_datetime, datetime)` and `coalesce(end_datetime, datetime)`, UTC microseconds.
+    intervals: Vec<(i64, i64)>,
     collections: Vec<String>,
     ranges: HashMap<String, Range<u32>>,
     /// Seqs, found by (collection, id) without storing the keys twice.
@@ -54,9 +56,11 @@ impl Directory {
             "SELECT seq, collection, id, href, content_hash, bbox_xmin, bbox_ymin, bbox_xmax, bbox_ymax,
                     epoch_us(coalesce(start_datetime, datetime)), epoch_us(coalesce(end_datetime, datetime)),
                     geometry
-             FROM items ORDER BY seq",
+             FROM items",
         )?;
         let mut rows = Vec::new();
+        let mut bboxes = Vec::new();
+        let mut intervals = Vec::new();
         let mut collections: Vec<String> = Vec::new();
         let mut ranges: HashMap<String, Range<u32>> = HashMap::new();
         let mut results = statement.query([])?;
@@ -83,16 +87,18 @@ impl Directory {
                 id: id.into_boxed_str(),
                 href: row.get::<_, String>(3)?.into_boxed_str(),
                 content_hash: row.get::<_, String>(4)?.into_boxed_str(),
-                bbox: [row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?],
-                interval: (
-                    row.get::<_, Option<i64>>(9)?.unwrap_or(i64::MIN),
-                    row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
-                ),
                 wkb: row.get::<_, Vec<u8>>(11)?.into_boxed_slice(),
             });
+            bboxes.push([row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?]);
+            intervals.push((
+                row.get::<_, Option<i64>>(9)?.unwrap_or(i64::MIN),
+                row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
+            ));
         }
         let mut directory = Directory {
             rows,
+            bboxes,
+            intervals,
             collections,
             ranges,
             by_key: HashTable::new(),
@@ -105,8 +111,8 @@ impl Directory {
             by_key.insert_unique(hash, seq, |s| directory.row_hash(*s));
         }
         directory.by_key = by_key;
-        for (seq, row) in directory.rows.iter().enumerate() {
-            directory.grid.insert(seq as u32, row.bbox);
+        for (seq, bbox) in directory.bboxes.iter().enumerate() {
+            directory.grid.insert(seq as u32, *bbox);
         }
         Ok(directory)
     }
@@ -175,10 +181,10 @@ impl Directory {
         let mut seqs: Vec<u32> = candidates
             .into_iter()
             .filter(|seq| {
-                let row = &self.rows[*seq as usize];
-                allowed.as_ref().is_none_or(|a| a[row.collection as usize])
-                    && bounds.is_none_or(|b| bboxes_meet(row.bbox, b))
-                    && search.datetime.is_none_or(|i| meets(row.interval, i))
+                let seq = *seq as usize;
+                search.datetime.is_none_or(|i| meets(self.intervals[seq], i))
+                    && bounds.is_none_or(|b| bboxes_meet(self.bboxes[seq], b))
+                    && allowed.as_ref().is_none_or(|a| a[self.rows[seq].collection as usize])
             })
             .collect();
         seqs.sort_unstable();
@@ -187,9 +193,9 @@ impl Directory {
             return seqs;
         };
         seqs.retain(|seq| {
-            let row = &self.rows[*seq as usize];
-            search.bbox.is_some_and(|b| inside(row.bbox, b))
-                || decode_wkb(&row.wkb).is_some_and(|geometry| query.intersects(&geometry))
+            let seq = *seq as usize;
+            search.bbox.is_some_and(|b| inside(self.bboxes[seq], b))
+                || decode_wkb(&self.rows[seq].wkb).is_some_and(|geometry| query.intersects(&geometry))
         });
         seqs
     }
@@ -251,11 +257,15 @@ fn longitudes([west, _, east, _]: Bbox) -> Vec<(f64, f64)> {
 
 /// Whether two bboxes meet, either of which may cross the antimeridian.
 fn bboxes_meet(a: Bbox, b: Bbox) -> bool {
-    a[1] <= b[3]
-        && a[3] >= b[1]
-        && longitudes(a)
-            .iter()
-            .any(|(a0, a1)| longitudes(b).iter().any(|(b0, b1)| a0 <= b1 && a1 >= b0))
+    if a[1] > b[3] || a[3] < b[1] {
+        return false;
+    }
+    if a[0] <= a[2] && b[0] <= b[2] {
+        return a[0] <= b[2] && a[2] >= b[0];
+    }
+    longitudes(a)
+        .iter()
+        .any(|(a0, a1)| longitudes(b).iter().any(|(b0, b1)| a0 <= b1 && a1 >= b0))
 }
 
 /// Whether an item's bbox lies inside a query box (then its geometry meets the box).
