@@ -5,6 +5,7 @@
 #
 #   scripts/bench-api.sh 100000           # uses (and builds if needed) the index of scripts/bench-index.sh
 #   DURATION=10 CONNECTIONS=32 scripts/bench-api.sh 1000000
+#   SOAK=60 scripts/bench-api.sh 1000000   # then a long random-bbox load, sampling the server's RSS
 set -euo pipefail
 items="${1:-100000}"
 collections=10
@@ -41,8 +42,8 @@ ids="$base/search?ids=item-000-00000042,item-003-00000777,item-007-00001234"
 item="$base/collections/collection-004/items/item-004-00000099"
 
 run() {
-  local name="$1" url="$2"
-  wrk -t2 -c"$connections" -d"${duration}s" --latency "$url" > "$bench/wrk.txt" 2>&1
+  local name="$1" url="$2" script="${3:-}"
+  wrk -t2 -c"$connections" -d"${duration}s" --latency ${script:+-s "$script"} "$url" > "$bench/wrk.txt" 2>&1
   python3 - "$name" "$bench/wrk.txt" <<'PY'
 import re, sys
 name, text = sys.argv[1], open(sys.argv[2]).read()
@@ -66,4 +67,19 @@ run "item by id" "$item"
 run "page 100 of limit=100" "$deep"
 run "first page, limit=100" "$base/search?limit=100"
 run "limit=1000" "$base/search?limit=1000"
+run "random 5° bbox + datetime" "$base" "$root/scripts/bench-random-bbox.lua"
 echo "server RSS now $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MB, peak $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MB"
+
+soak="${SOAK:-0}"
+if [ "$soak" -gt 0 ]; then
+  wrk -t2 -c"$connections" -d"${soak}s" -s "$root/scripts/bench-random-bbox.lua" "$base" > "$bench/soak.txt" 2>&1 &
+  load=$!
+  samples=""
+  for _ in $(seq 1 $((soak / 10))); do
+    sleep 10
+    samples="$samples $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status)"
+  done
+  wait $load
+  echo "soak ${soak}s random bbox: $(grep -E 'Requests/sec' "$bench/soak.txt" | tr -s ' ')"
+  echo "server RSS every 10 s (MB):$samples"
+fi
