@@ -2,6 +2,7 @@
 
 mod commands;
 mod generate;
+mod lambda;
 mod logging;
 mod serve;
 

@@ -127,6 +127,9 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         body_limit: args.body_limit,
     };
     let app = stac_indexed_api::app(index.clone(), io, config, &http);
+    if crate::lambda::is_lambda() {
+        return crate::lambda::run(app).await;
+    }
     let address = args.address()?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
