@@ -247,3 +247,24 @@ pub async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
+
+/// `stac-indexed ping`.
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// The URL to check (default: this machine's server on $PORT, else 8123).
+    #[arg(long, env = "STAC_INDEXED_PING_URL")]
+    url: Option<String>,
+}
+
+/// Succeeds when the server answers its ping endpoint.
+pub async fn ping(args: PingArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let url = args.url.unwrap_or_else(|| {
+        let port = std::env::var("PORT").unwrap_or_else(|_| "8123".into());
+        format!("http://127.0.0.1:{port}/_mgmt/ping")
+    });
+    io(global)?
+        .get(&Uri::parse(&url)?)
+        .await
+        .context("the server does not answer")?;
+    Ok(())
+}

@@ -54,6 +54,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Write a deterministic synthetic catalog (for benchmarks).
     Generate(generate::GenerateArgs),
+    /// Check that a server answers /_mgmt/ping (a container health check).
+    Ping(commands::PingArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
             Command::Gc(args) => commands::gc(args, &cli.global).await,
             Command::Serve(args) => serve::run(args, &cli.global).await,
             Command::Generate(args) => generate::run(args),
+            Command::Ping(args) => commands::ping(args, &cli.global).await,
         }
     });
     match result {

@@ -325,3 +325,20 @@ async fn sigterm_stops_the_server_cleanly() {
     let refused = client().get(server.url("/_mgmt/ping")).send().await;
     assert!(refused.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_succeeds_against_a_live_server_and_fails_otherwise() {
+    let index = tempfile::tempdir().unwrap();
+    index_into(&sample_data(), index.path());
+    let server = Server::start(index.path(), &[]).await;
+    let url = format!("{}/_mgmt/ping", server.base);
+    let live = tokio::task::spawn_blocking(move || run(&["ping", "--url", &url], &[]))
+        .await
+        .unwrap();
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    let dead = format!("http://127.0.0.1:{}/_mgmt/ping", free_port());
+    let down = tokio::task::spawn_blocking(move || run(&["ping", "--url", &dead, "--http-timeout", "1"], &[]))
+        .await
+        .unwrap();
+    assert!(!down.status.success());
+}
