@@ -294,6 +294,38 @@ async fn the_binary_answers_api_gateway_events_as_a_lambda_function() {
         .invoke("v2-404", v2_event("$default", "/collections/nope/items/x", ""))
         .await;
     assert_eq!(item["statusCode"], 404, "{item}");
+    assert_eq!(header(&item, "content-type"), Some("application/json"));
+    assert_eq!(body(&item)["code"], "NotFound");
+
+    // HTTP API (v2): the landing page and following a next link on a named stage.
+    let landing = service.invoke("v2-landing", v2_event("v1", "/", "")).await;
+    assert_eq!(landing["statusCode"], 200, "{landing}");
+    let links = hrefs(&body(&landing));
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with("https://xyz789.lambda-url.us-east-1.on.aws/v1/")),
+        "{links:?}"
+    );
+    let next = staged["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let next = url::Url::parse(&next).unwrap();
+    assert_eq!(next.path(), "/v1/search");
+    let page2 = service
+        .invoke("v2-next", v2_event("v1", "/search", next.query().unwrap()))
+        .await;
+    assert_eq!(page2["statusCode"], 200, "{page2}");
+    assert_eq!(header(&page2, "content-type"), Some("application/geo+json"));
+    let page2 = body(&page2);
+    assert_eq!(ids(&page2).len(), 3);
+    assert!(ids(&page2).iter().all(|id| !ids(&staged).contains(id)));
 
     function.kill().unwrap();
     function.wait().unwrap();

@@ -342,3 +342,60 @@ async fn ping_succeeds_against_a_live_server_and_fails_otherwise() {
         .unwrap();
     assert!(!down.status.success());
 }
+
+/// Serves `root` over HTTP, answering item documents only after `delay`.
+async fn serve_slowly(root: &Path, delay: Duration) -> std::net::SocketAddr {
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    let slow = move |request: Request, next: Next| async move {
+        if request.uri().path().contains("/items/") {
+            tokio::time::sleep(delay).await;
+        }
+        next.run(request).await
+    };
+    let app = axum::Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(root))
+        .layer(middleware::from_fn(slow));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_requests_in_flight_finish() {
+    // Items come from a slow origin, so a search is still running when SIGTERM arrives.
+    let origin = serve_slowly(&sample_data(), Duration::from_millis(1500)).await;
+    let index = tempfile::tempdir().unwrap();
+    let out = index.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        run_ok(
+            &[
+                "index",
+                &format!("http://{origin}/catalog.json"),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    // Indexing fetches all 50 slow items at once (concurrency 64): about 1.5 s.
+    let mut server = Server::start(index.path(), &["--item-cache-mb", "0"]).await;
+    let url = server.url("/search?limit=3");
+    let in_flight = tokio::spawn(async move { get_json(&client(), &url).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!in_flight.is_finished(), "the request must still be in flight");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, page) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the request in flight finishes: {page}");
+    assert_eq!(page["numberReturned"], 3);
+    let exit = tokio::task::block_in_place(|| server.wait_exit(Duration::from_secs(10)))
+        .unwrap_or_else(|| panic!("the server did not exit after draining"));
+    assert_eq!(exit.code(), Some(0), "{exit}\n{}", server.log());
+}
