@@ -6,10 +6,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn index_from_s3_to_s3() {
     let moto = Moto::start();

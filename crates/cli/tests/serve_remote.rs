@@ -6,10 +6,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// Searches the server and fetches one item; checks they come from the sample catalog.
 async fn check_server(server: &Server) {
     let client = reqwest::Client::new();

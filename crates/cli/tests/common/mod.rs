@@ -130,6 +130,11 @@ impl Drop for Moto {
     }
 }
 
+/// Borrows an owned environment list for [`run`] and [`run_ok`].
+pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// Where moto_server is: $MOTO_SERVER, or the venv scripts/test.sh makes.
 fn moto_server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
