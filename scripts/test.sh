@@ -20,3 +20,5 @@ scripts/test-python.sh
 echo "== release build (as the container builds it) and its shared libraries" >&2
 scripts/build-release.sh >/dev/null
 scripts/check-dist.sh
+echo "== api.html in headless Chromium" >&2
+scripts/test-browser.sh

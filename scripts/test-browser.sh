@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Tests the interactive API documentation (/api.html, Swagger UI) in headless
+# Chromium with no internet access (part of scripts/test.sh, CI):
+#
+#   scripts/test-browser.sh
+#
+# Installs Debian's chromium if /usr/bin/chromium is missing (apt-get, with
+# sudo when not root) and playwright-core (pinned in tests/browser/package.json
+# and package-lock.json; Playwright never downloads a browser here), indexes
+# sample-data into a temporary folder as run-with-local-file.sh does, serves it
+# on 127.0.0.1:$TEST_BROWSER_PORT and runs tests/browser/api-html.mjs against
+# it: the page must render our operations, "Try it out" on GET /search must
+# show a 200 FeatureCollection, and the page must not try to reach any other
+# host. Exits with that test's status; the server is stopped on exit.
+#
+# Env: TEST_BROWSER_PORT=18900 (the API server), SCREENSHOT (the full-page
+# screenshot, an artifact kept outside the work tree; default
+# ~/.cache/stac-indexed/artifacts/api-html.png).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+port="${TEST_BROWSER_PORT:-18900}"
+cache="${STAC_INDEXED_CACHE:-$HOME/.cache/stac-indexed}"
+screenshot="${SCREENSHOT:-$cache/artifacts/api-html.png}"
+ready_timeout=60
+started=$SECONDS
+
+tmp=$(mktemp -d)
+pgid="" # the server's session (= process group)
+
+# Whether any process of session/group $1 is still running (zombies aside).
+# shellcheck disable=SC2009
+group_alive() {
+  ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
+}
+
+# Stops session/group $1: SIGTERM, then SIGKILL after 20 s.
+stop_group() {
+  local pgid=$1 i
+  kill -TERM -- "-$pgid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    group_alive "$pgid" || break
+    sleep 0.1
+  done
+  if group_alive "$pgid"; then
+    echo "process group $pgid still runs 20 s after SIGTERM; killing it" >&2
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+    sleep 0.5
+  fi
+  wait "$pgid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$pgid" ] && group_alive "$pgid"; then
+    stop_group "$pgid"
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'echo "interrupted: stopping what was started" >&2; exit 130' INT
+trap 'echo "terminated: stopping what was started" >&2; exit 143' TERM
+
+# Whether something accepts connections on 127.0.0.1:$1.
+port_busy() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except (OSError, OverflowError, ValueError):
+    sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+if port_busy "$port"; then
+  echo "FAIL: port $port is in use or invalid (set TEST_BROWSER_PORT)" >&2
+  exit 1
+fi
+
+# The browser: Debian's chromium.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! $sudo apt-get install -y chromium >"$tmp/apt.log" 2>&1; then
+    $sudo apt-get update >>"$tmp/apt.log" 2>&1
+    $sudo apt-get install -y chromium >>"$tmp/apt.log" 2>&1 \
+      || { echo "FAIL: could not install chromium:" >&2; tail -n 20 "$tmp/apt.log" >&2; exit 1; }
+  fi
+fi
+
+# playwright-core, exactly as the lockfile pins it.
+echo "== installing playwright-core (tests/browser)" >&2
+if [ -f tests/browser/package-lock.json ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+else
+  (cd tests/browser && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# The server: sample-data indexed as run-with-local-file.sh does (into a
+# temporary folder, so a developer's .index/ stays as it is).
+echo "== building, indexing sample-data and serving it on 127.0.0.1:$port" >&2
+scripts/stac-indexed index "$root/sample-data/catalog.json" \
+  --config "$root/sample-data/index-config.json" --out "$tmp/index" >"$tmp/index.log" 2>&1 \
+  || { echo "FAIL: indexing sample-data failed:" >&2; tail -n 30 "$tmp/index.log" >&2; exit 1; }
+setsid scripts/stac-indexed serve --index "$tmp/index" --addr "127.0.0.1:$port" \
+  </dev/null >"$tmp/server.log" 2>&1 &
+pgid=$!
+
+ready=""
+for ((i = 0; i < ready_timeout * 4; i++)); do
+  if curl -sf -o /dev/null "http://127.0.0.1:$port/_mgmt/ping"; then
+    ready=1
+    break
+  fi
+  group_alive "$pgid" || break
+  sleep 0.25
+done
+if [ -z "$ready" ]; then
+  echo "FAIL: the server did not answer /_mgmt/ping on port $port within $ready_timeout s; its output:" >&2
+  tail -n 30 "$tmp/server.log" | sed 's/^/  | /' >&2
+  exit 1
+fi
+
+echo "== tests/browser/api-html.mjs (screenshot: $screenshot)" >&2
+status=0
+BASE="http://127.0.0.1:$port" SCREENSHOT="$screenshot" node tests/browser/api-html.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "  --- the last lines of the server's output:" >&2
+  tail -n 30 "$tmp/server.log" | sed 's/^/  | /' >&2
+fi
+echo "browser test: $((SECONDS - started)) s, exit status $status" >&2
+exit "$status"
