@@ -61,9 +61,26 @@ pub enum Original {
     Body(Map<String, Value>),
 }
 
+/// Parameters of STAC API extensions this server does not implement yet.
+/// They are refused rather than ignored: ignoring `sortby` or `filter` would
+/// return a wrong answer that looks right.
+const UNSUPPORTED: [&str; 7] = ["filter", "filter-lang", "filter-crs", "sortby", "fields", "query", "q"];
+
+fn refuse_unsupported<'a>(mut names: impl Iterator<Item = &'a str>) -> Result<()> {
+    match names.find(|name| UNSUPPORTED.contains(name)) {
+        Some(name) => Err(Error::bad_request(format!(
+            "the {name:?} parameter belongs to a STAC API extension this server does not support yet \
+             (see /conformance); remove it"
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl Search {
-    /// Parses GET query pairs (unknown parameters are ignored, per the spec).
+    /// Parses GET query pairs (unknown parameters are ignored, per the spec;
+    /// parameters of unsupported extensions are refused).
     pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<Search> {
+        refuse_unsupported(pairs.iter().map(|(k, _)| k.as_str()))?;
         let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let search = Search {
             ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
@@ -80,8 +97,10 @@ impl Search {
         search.check()
     }
 
-    /// Parses a POST body (unknown members are ignored, per the spec).
+    /// Parses a POST body (unknown members are ignored, per the spec;
+    /// members of unsupported extensions are refused).
     pub fn from_body(body: &Map<String, Value>, limits: Limits) -> Result<Search> {
+        refuse_unsupported(body.keys().map(String::as_str))?;
         let member = |name: &str| body.get(name).filter(|v| !v.is_null());
         let search = Search {
             ids: member("ids").map(|v| string_list(v, "ids")).transpose()?,
@@ -348,6 +367,17 @@ mod tests {
         let body = |v: Value| Search::from_body(v.as_object().unwrap(), LIMITS);
         assert_eq!(body(json!({"limit": 5})).unwrap().limit, 5);
         assert!(body(json!({"limit": "5"})).is_err());
+    }
+
+    #[test]
+    fn unsupported_extension_parameters_are_refused_not_ignored() {
+        for name in UNSUPPORTED {
+            let error = query(&[(name, "x")]).unwrap_err().to_string();
+            assert!(error.contains(name) && error.contains("does not support"), "{error}");
+            let body = json!({name: "x"});
+            assert!(Search::from_body(body.as_object().unwrap(), LIMITS).is_err(), "{name}");
+        }
+        assert!(query(&[("unrelated", "x")]).is_ok());
     }
 
     #[test]

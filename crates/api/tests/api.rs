@@ -1209,6 +1209,26 @@ async fn unknown_parameters_are_ignored() {
 }
 
 #[tokio::test]
+async fn unsupported_extension_parameters_are_refused_not_ignored() {
+    // REFERENCE: fields, query and q were silently ignored (full, unfiltered results).
+    let api = Api::sample().await;
+    for (name, value) in [
+        ("sortby", "-datetime"),
+        ("fields", "id"),
+        ("query", "{}"),
+        ("q", "snow"),
+        ("filter", "gsd%3D10"),
+    ] {
+        let reply = api.get(&format!("/search?{name}={value}")).await;
+        reply.assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+        let reply = api.get(&format!("/collections/{S1}/items?{name}={value}")).await;
+        reply.assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+        let reply = api.post("/search", &json!({name: value})).await;
+        reply.assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+    }
+}
+
+#[tokio::test]
 async fn the_antimeridian_bbox_is_a_thin_band() {
     let api = Api::sample().await;
     let page = api.search(&[("bbox", "179,-17,-179,-16"), ("limit", "100")]).await;
