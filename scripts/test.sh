@@ -22,3 +22,5 @@ scripts/build-release.sh >/dev/null
 scripts/check-dist.sh
 echo "== api.html in headless Chromium" >&2
 scripts/test-browser.sh
+echo "== stac-api-validator" >&2
+scripts/test-validator.sh

@@ -39,15 +39,29 @@ pub fn rewrite_item(mut item: Value, source: Option<&Uri>, base: &BaseUrl, colle
 pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str) -> Value {
     let mut collection = collection.clone();
     let mut links = kept_links(&collection, Some(source));
+    let title = collection
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or(id)
+        .to_string();
     links.extend([
-        link("self", base.href(&["collections", id]), JSON),
-        link("root", base.root(), JSON),
-        link("parent", base.root(), JSON),
-        link("items", base.href(&["collections", id, "items"]), GEOJSON),
+        titled(link("self", base.href(&["collections", id]), JSON), &title),
+        titled(link("root", base.root(), JSON), "Landing page"),
+        titled(link("parent", base.root(), JSON), "Landing page"),
+        titled(
+            link("items", base.href(&["collections", id, "items"]), GEOJSON),
+            &format!("Items of {title}"),
+        ),
     ]);
     collection["links"] = Value::Array(links);
     absolutize_assets(&mut collection, Some(source));
     collection
+}
+
+/// A link with a title (STAC best practice for catalogs and collections).
+fn titled(mut link: Value, title: &str) -> Value {
+    link["title"] = Value::String(title.to_string());
+    link
 }
 
 fn kept_links(document: &Value, source: Option<&Uri>) -> Vec<Value> {
