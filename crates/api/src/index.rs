@@ -53,6 +53,47 @@ pub struct IndexVersion {
     pub collections: Vec<Collection>,
     positions: HashMap<String, usize>,
     directory: Arc<OnceLock<Directory>>,
+    /// Keeps this version's cached copy of a remote index (dropped last).
+    _cache: Option<CacheLease>,
+}
+
+/// Holds a cache directory while a loaded version uses it; when the last
+/// version using it is dropped (swapped out, and no request holds it any
+/// more) the directory is removed, so reloads do not fill the disk (on
+/// Lambda, /tmp). Counted per directory, since the same index id can be
+/// loaded again (a manifest rolled back) while an older copy is still held.
+struct CacheLease {
+    dir: PathBuf,
+}
+
+fn leases() -> &'static std::sync::Mutex<HashMap<PathBuf, usize>> {
+    static LEASES: OnceLock<std::sync::Mutex<HashMap<PathBuf, usize>>> = OnceLock::new();
+    LEASES.get_or_init(Default::default)
+}
+
+impl CacheLease {
+    fn take(dir: PathBuf) -> CacheLease {
+        *leases()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(dir.clone())
+            .or_default() += 1;
+        CacheLease { dir }
+    }
+}
+
+impl Drop for CacheLease {
+    fn drop(&mut self) {
+        let mut leases = leases().lock().unwrap_or_else(|e| e.into_inner());
+        let Some(count) = leases.get_mut(&self.dir) else { return };
+        *count -= 1;
+        if *count == 0 {
+            leases.remove(&self.dir);
+            if let Err(error) = std::fs::remove_dir_all(&self.dir) {
+                tracing::debug!(dir = %self.dir.display(), %error, "cache directory not removed");
+            }
+        }
+    }
 }
 
 impl IndexVersion {
@@ -154,6 +195,11 @@ async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
 async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfig) -> Result<Arc<IndexVersion>> {
     let files = &manifest.files;
     let cache = config.cache_dir.join(&manifest.index_id);
+    // A remote index is copied into `cache`; a local one is read in place.
+    let lease = manifest_uri
+        .to_file_path()
+        .is_none()
+        .then(|| CacheLease::take(cache.clone()));
     let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
     let collections = local_file(io, manifest_uri, &files.collections, &cache, "collections.parquet").await?;
     let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
@@ -178,6 +224,7 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
         collections,
         positions,
         directory,
+        _cache: lease,
     }))
 }
 
