@@ -14,11 +14,18 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use lru::LruCache;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use stac_indexed_format::content_hash;
 use stac_indexed_io::{Io, Uri};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
+
+/// An item document read one level deep: its top-level members as raw JSON,
+/// so geometry and properties pass through to the response without being
+/// parsed into a tree and written again.
+pub type RawItem = BTreeMap<String, Box<RawValue>>;
 
 /// Fetches item documents; one per process, shared by all requests.
 pub struct ItemFetcher {
@@ -54,7 +61,7 @@ impl ItemFetcher {
 
     /// The items of a page, in the page's order. An item that cannot be read
     /// fails the whole request (a page never silently shrinks).
-    pub async fn fetch_all(&self, hits: &[Hit]) -> Result<Vec<Value>> {
+    pub async fn fetch_all(&self, hits: &[Hit]) -> Result<Vec<RawItem>> {
         let fetches: Vec<_> = hits.iter().map(|hit| self.fetch(hit)).collect();
         futures::stream::iter(fetches)
             .buffered(self.concurrency)
@@ -63,7 +70,7 @@ impl ItemFetcher {
     }
 
     /// One item's document.
-    pub async fn fetch(&self, hit: &Hit) -> Result<Value> {
+    pub async fn fetch(&self, hit: &Hit) -> Result<RawItem> {
         let key = (hit.href.clone(), hit.content_hash.clone());
         if let Some(bytes) = self.cached(&key) {
             return parse(&bytes, hit);
@@ -150,7 +157,7 @@ impl ItemFetcher {
     }
 }
 
-fn parse(bytes: &[u8], hit: &Hit) -> Result<Value> {
+fn parse(bytes: &[u8], hit: &Hit) -> Result<RawItem> {
     serde_json::from_slice(bytes).map_err(|e| {
         Error::SourceUnavailable(format!(
             "item {:?} at {} is no longer valid JSON: {e}",

@@ -4,6 +4,7 @@
 //! and asset hrefs are made absolute against the document's source URI, so a
 //! client never receives a relative href it cannot resolve.
 
+use crate::fetch::RawItem;
 use crate::urls::BaseUrl;
 use serde_json::{Value, json};
 use stac_indexed_io::Uri;
@@ -21,24 +22,40 @@ pub fn link(rel: &str, href: impl Into<String>, media_type: &str) -> Value {
 /// Relations the API replaces with its own.
 const API_RELATIONS: [&str; 6] = ["self", "root", "parent", "collection", "item", "items"];
 
-/// An item as served: API links, absolute hrefs elsewhere.
-pub fn rewrite_item(mut item: Value, source: Option<&Uri>, base: &BaseUrl, collection: &str, id: &str) -> Value {
-    let mut links = kept_links(&item, source);
+/// An item as served: API links, absolute hrefs elsewhere. Only `links` and
+/// `assets` are parsed and written again; every other member passes through.
+pub fn rewrite_item(mut item: RawItem, source: Option<&Uri>, base: &BaseUrl, collection: &str, id: &str) -> RawItem {
+    let member = |item: &RawItem, key: &str| {
+        item.get(key)
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .unwrap_or(Value::Null)
+    };
+    let mut links = kept_links(&member(&item, "links"), source);
     links.extend([
         link("self", base.href(&["collections", collection, "items", id]), GEOJSON),
         link("parent", base.href(&["collections", collection]), JSON),
         link("collection", base.href(&["collections", collection]), JSON),
         link("root", base.root(), JSON),
     ]);
-    item["links"] = Value::Array(links);
-    absolutize_assets(&mut item, source);
+    insert_raw(&mut item, "links", &Value::Array(links));
+    if item.contains_key("assets") {
+        let mut assets = member(&item, "assets");
+        absolutize_assets(&mut assets, source);
+        insert_raw(&mut item, "assets", &assets);
+    }
     item
+}
+
+fn insert_raw(item: &mut RawItem, key: &str, value: &Value) {
+    if let Ok(raw) = serde_json::value::to_raw_value(value) {
+        item.insert(key.to_string(), raw);
+    }
 }
 
 /// A collection as served: API links, absolute hrefs elsewhere.
 pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str) -> Value {
     let mut collection = collection.clone();
-    let mut links = kept_links(&collection, Some(source));
+    let mut links = kept_links(&collection["links"], Some(source));
     let title = collection
         .get("title")
         .and_then(Value::as_str)
@@ -54,7 +71,9 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
         ),
     ]);
     collection["links"] = Value::Array(links);
-    absolutize_assets(&mut collection, Some(source));
+    if let Some(assets) = collection.get_mut("assets") {
+        absolutize_assets(assets, Some(source));
+    }
     collection
 }
 
@@ -64,12 +83,8 @@ fn titled(mut link: Value, title: &str) -> Value {
     link
 }
 
-fn kept_links(document: &Value, source: Option<&Uri>) -> Vec<Value> {
-    let links = document
-        .get("links")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+fn kept_links(links: &Value, source: Option<&Uri>) -> Vec<Value> {
+    let links = links.as_array().cloned().unwrap_or_default();
     links
         .into_iter()
         .filter(|l| {
@@ -84,8 +99,8 @@ fn kept_links(document: &Value, source: Option<&Uri>) -> Vec<Value> {
         .collect()
 }
 
-fn absolutize_assets(document: &mut Value, source: Option<&Uri>) {
-    if let Some(assets) = document.get_mut("assets").and_then(Value::as_object_mut) {
+fn absolutize_assets(assets: &mut Value, source: Option<&Uri>) {
+    if let Some(assets) = assets.as_object_mut() {
         assets.values_mut().for_each(|asset| absolutize(asset, source));
     }
 }
@@ -114,7 +129,8 @@ mod tests {
         });
         let source = Uri::parse("https://h/cat/c/items/x.json").unwrap();
         let base = BaseUrl::from_headers(&Default::default(), "stage");
-        let served = rewrite_item(item, Some(&source), &base, "c 1", "a b");
+        let item: RawItem = serde_json::from_str(&item.to_string()).unwrap();
+        let served = serde_json::to_value(rewrite_item(item, Some(&source), &base, "c 1", "a b")).unwrap();
         let hrefs: Vec<(&str, &str)> = served["links"]
             .as_array()
             .unwrap()
@@ -134,5 +150,35 @@ mod tests {
         );
         assert_eq!(served["assets"]["data"]["href"], "https://h/cat/c/items/data.tif");
         assert_eq!(served["assets"]["remote"]["href"], "s3://b/k.tif");
+    }
+
+    #[test]
+    fn collection_links_keep_their_own_and_gain_the_api_ones() {
+        let collection = json!({
+            "id": "c", "title": "C",
+            "links": [{"rel": "license", "href": "./LICENSE"}, {"rel": "self", "href": "./collection.json"}],
+            "assets": {"thumb": {"href": "thumb.png"}}
+        });
+        let source = Uri::parse("https://h/cat/c/collection.json").unwrap();
+        let base = BaseUrl::from_headers(&Default::default(), "");
+        let served = rewrite_collection(&collection, &source, &base, "c");
+        let rels: Vec<(&str, &str)> = served["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["rel"].as_str().unwrap(), l["href"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            rels,
+            vec![
+                ("license", "https://h/cat/c/LICENSE"),
+                ("self", "http://localhost/collections/c"),
+                ("root", "http://localhost/"),
+                ("parent", "http://localhost/"),
+                ("items", "http://localhost/collections/c/items"),
+            ]
+        );
+        assert_eq!(served["links"][1]["title"], "C");
+        assert_eq!(served["assets"]["thumb"]["href"], "https://h/cat/c/thumb.png");
     }
 }

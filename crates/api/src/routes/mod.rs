@@ -11,10 +11,9 @@ use crate::Error;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 /// A JSON response with an explicit media type.
-pub fn json_response(media_type: &'static str, body: &Value) -> Response {
+pub fn json_response(media_type: &'static str, body: &impl serde::Serialize) -> Response {
     let mut response = axum::Json(body).into_response();
     response
         .headers_mut()

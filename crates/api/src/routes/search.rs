@@ -2,6 +2,7 @@
 //! `/collections/{id}/items` shares.
 
 use super::{base_url, json_response, query_pairs};
+use crate::fetch::RawItem;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
 use crate::paging::{Cursor, Direction};
 use crate::query::{self, Filter, Page};
@@ -93,7 +94,7 @@ pub async fn respond(
         }
     };
     let documents = state.fetcher.fetch_all(&page.hits).await?;
-    let features: Vec<Value> = documents
+    let features: Vec<RawItem> = documents
         .into_iter()
         .zip(&page.hits)
         .map(|(document, hit)| {
@@ -131,14 +132,27 @@ pub async fn respond(
             token_at(Direction::Prev, first.seq),
         ));
     }
-    let body = json!({
-        "type": "FeatureCollection",
-        "numberMatched": page.matched,
-        "numberReturned": features.len(),
-        "features": features,
-        "links": links,
-    });
+    let body = FeatureCollection {
+        kind: "FeatureCollection",
+        number_matched: page.matched,
+        number_returned: features.len(),
+        features,
+        links,
+    };
     Ok(json_response(GEOJSON, &body))
+}
+
+/// A page of items as served.
+#[derive(serde::Serialize)]
+struct FeatureCollection {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "numberMatched")]
+    number_matched: u64,
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
+    features: Vec<RawItem>,
+    links: Vec<Value>,
 }
 
 fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
