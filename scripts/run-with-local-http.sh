@@ -25,19 +25,10 @@ export STAC_INDEXED_CONCURRENCY="${STAC_INDEXED_CONCURRENCY:-4}"
 export STAC_INDEXED_FETCH_CONCURRENCY="${STAC_INDEXED_FETCH_CONCURRENCY:-4}"
 
 # Every background process, newest first: stopped on exit, Ctrl-C or SIGTERM.
+. "$root/scripts/lib/processes.sh"
 pids=()
 tmp=$(mktemp -d)
-# shellcheck disable=SC2317 # called by the traps below
-cleanup() {
-  trap - EXIT INT TERM
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
+stop_background_on_exit
 
 if curl -s -o /dev/null "$base/"; then
   echo "something already listens on $base; set HTTP_PORT to a free port" >&2

@@ -24,19 +24,10 @@ export STAC_INDEXED_S3_ENDPOINT="$endpoint" STAC_INDEXED_S3_ALLOW_HTTP=true
 unset AWS_SESSION_TOKEN AWS_PROFILE
 
 # Every background process, newest first: stopped on exit, Ctrl-C or SIGTERM.
+. "$root/scripts/lib/processes.sh"
 pids=()
 tmp=$(mktemp -d)
-# shellcheck disable=SC2317 # called by the traps below
-cleanup() {
-  trap - EXIT INT TERM
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
+stop_background_on_exit
 # moto keeps nothing between runs, so every run publishes a new index version:
 # keep the server's copy of its files in the temporary directory, not in
 # $TMPDIR/stac-indexed-cache where each version would stay behind.

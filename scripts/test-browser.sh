@@ -29,27 +29,7 @@ started=$SECONDS
 tmp=$(mktemp -d)
 pgid="" # the server's session (= process group)
 
-# Whether any process of session/group $1 is still running (zombies aside).
-# shellcheck disable=SC2009
-group_alive() {
-  ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
-}
-
-# Stops session/group $1: SIGTERM, then SIGKILL after 20 s.
-stop_group() {
-  local pgid=$1 i
-  kill -TERM -- "-$pgid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
-    group_alive "$pgid" || break
-    sleep 0.1
-  done
-  if group_alive "$pgid"; then
-    echo "process group $pgid still runs 20 s after SIGTERM; killing it" >&2
-    kill -KILL -- "-$pgid" 2>/dev/null || true
-    sleep 0.5
-  fi
-  wait "$pgid" 2>/dev/null || true
-}
+. "$root/scripts/lib/processes.sh"
 
 cleanup() {
   local status=$?
