@@ -10,7 +10,6 @@
 
 use crate::directory::Directory;
 use crate::pool::Pool;
-use crate::spatial::{INTERSECTS, IntersectsFunction};
 use crate::{ApiConfig, Error, Result};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -18,6 +17,7 @@ use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use stac_indexed_filter::spatial::{INTERSECTS, IntersectsFunction};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::{FileEntry, Manifest};
 use stac_indexed_io::{Io, Uri};

@@ -22,7 +22,6 @@ pub mod query;
 mod routes;
 pub mod search;
 mod server;
-pub mod spatial;
 mod state;
 pub mod urls;
 

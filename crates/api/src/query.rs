@@ -10,11 +10,11 @@
 
 use crate::paging::Boundary;
 use crate::search::{Interval, Search};
-use crate::spatial::INTERSECTS;
 use crate::{Error, Result};
 use duckdb::types::Value as SqlValue;
 use duckdb::{Connection, params_from_iter};
 use serde_json::json;
+use stac_indexed_filter::spatial::INTERSECTS;
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
 /// A WHERE clause with its parameters.

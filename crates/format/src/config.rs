@@ -166,6 +166,15 @@ impl JsonPath {
             .filter_map(|segments| walk(item, segments))
             .find(|value| !value.is_null())
     }
+
+    /// The dotted path, when it has one alternative and walks only object
+    /// members (no array index): the one place in the item the value comes from.
+    pub fn single(&self) -> Option<String> {
+        match self.alternatives.as_slice() {
+            [segments] if !segments.iter().any(|s| s.parse::<usize>().is_ok()) => Some(segments.join(".")),
+            _ => None,
+        }
+    }
 }
 
 fn walk<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
