@@ -208,6 +208,7 @@ impl Directory {
             id: row.id.to_string(),
             href: row.href.to_string(),
             content_hash: row.content_hash.to_string(),
+            sort_key: Vec::new(),
         }
     }
 

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use stac_indexed_filter::Queryables;
 use stac_indexed_filter::spatial::{INTERSECTS, IntersectsFunction};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::{FileEntry, Manifest};
@@ -51,6 +52,8 @@ pub struct IndexVersion {
     pub pool: Arc<Pool>,
     /// Collections, sorted by id.
     pub collections: Vec<Collection>,
+    /// What searches may filter and sort on.
+    pub queryables: Queryables,
     positions: HashMap<String, usize>,
     directory: Arc<OnceLock<Directory>>,
     /// Keeps this version's cached copy of a remote index (dropped last).
@@ -218,6 +221,7 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
     spawn_background_load(pool.clone(), directory.clone(), in_memory, row_directory);
     let positions = collections.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
     Ok(Arc::new(IndexVersion {
+        queryables: Queryables::new(&manifest.config),
         manifest,
         loaded_at: Utc::now(),
         pool,

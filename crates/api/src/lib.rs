@@ -12,6 +12,7 @@ mod config;
 pub mod directory;
 mod error;
 pub mod fetch;
+pub mod fields;
 mod grid;
 pub mod index;
 pub mod links;
@@ -22,6 +23,7 @@ pub mod query;
 mod routes;
 pub mod search;
 mod server;
+pub mod sort;
 mod state;
 pub mod urls;
 

@@ -20,7 +20,24 @@ pub fn link(rel: &str, href: impl Into<String>, media_type: &str) -> Value {
 }
 
 /// Relations the API replaces with its own.
-const API_RELATIONS: [&str; 6] = ["self", "root", "parent", "collection", "item", "items"];
+/// The media type of a queryables or sortables document.
+pub const SCHEMA_JSON: &str = "application/schema+json";
+/// The link relation of a queryables document (OGC API Features part 3).
+pub const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+/// The link relation of a sortables document (OGC API Features part 8, draft).
+pub const SORTABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/sortables";
+
+/// Relations the API makes itself: a source document's own are dropped.
+const API_RELATIONS: [&str; 8] = [
+    "self",
+    "root",
+    "parent",
+    "collection",
+    "item",
+    "items",
+    QUERYABLES_REL,
+    SORTABLES_REL,
+];
 
 /// An item as served: API links, absolute hrefs elsewhere. Only `links` and
 /// `assets` are parsed and written again; every other member passes through.
@@ -68,6 +85,18 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
         titled(
             link("items", base.href(&["collections", id, "items"]), GEOJSON),
             &format!("Items of {title}"),
+        ),
+        titled(
+            link(
+                QUERYABLES_REL,
+                base.href(&["collections", id, "queryables"]),
+                SCHEMA_JSON,
+            ),
+            &format!("Queryables of {title}"),
+        ),
+        titled(
+            link(SORTABLES_REL, base.href(&["collections", id, "sortables"]), SCHEMA_JSON),
+            &format!("Sortables of {title}"),
         ),
     ]);
     collection["links"] = Value::Array(links);
@@ -176,6 +205,8 @@ mod tests {
                 ("root", "http://localhost/"),
                 ("parent", "http://localhost/"),
                 ("items", "http://localhost/collections/c/items"),
+                (QUERYABLES_REL, "http://localhost/collections/c/queryables"),
+                (SORTABLES_REL, "http://localhost/collections/c/sortables"),
             ]
         );
         assert_eq!(served["links"][1]["title"], "C");

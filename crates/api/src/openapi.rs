@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations (utoipa)
 //! and served as OpenAPI 3.0 (the `oas30` conformance class).
 
-use crate::routes::{collections, items, landing, mgmt, search};
+use crate::routes::{collections, items, landing, mgmt, queryables, search};
 use serde_json::Value;
 use utoipa::OpenApi;
 
@@ -17,6 +17,10 @@ use utoipa::OpenApi;
         items::get,
         search::get,
         search::post,
+        queryables::global_queryables,
+        queryables::collection_queryables,
+        queryables::global_sortables,
+        queryables::collection_sortables,
         mgmt::ping,
         mgmt::health,
         mgmt::errors,
@@ -26,6 +30,8 @@ use utoipa::OpenApi;
         (name = "Collections", description = "STAC API collections"),
         (name = "Features", description = "OGC API Features"),
         (name = "Item Search", description = "STAC API item search"),
+        (name = "Filter", description = "What searches may filter on (CQL2 queryables)"),
+        (name = "Sort", description = "What searches may sort on"),
         (name = "Management", description = "Health and index status"),
     )
 )]

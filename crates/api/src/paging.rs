@@ -1,8 +1,9 @@
 //! Paging tokens: keyset cursors that name the index version they belong to.
 //!
 //! A token is `base64url(JSON payload) "." base64url(HMAC-SHA256)`. The
-//! payload holds the index id, the direction and the sort key of the last (or
-//! first) row of the page. The HMAC key is derived from a configured secret,
+//! payload holds the index id, the direction, the sortby it was made for and
+//! the sort key of the last (or first) row of the page: the values of the
+//! sort fields, then `seq`, the unique tie-breaker. The HMAC key is derived from a configured secret,
 //! the same on every instance, so a token made by one process works on any
 //! other; there is no per-process secret. A token that does not decode or
 //! verify is a 400; one from another index version is a 409.
@@ -38,6 +39,31 @@ pub struct Cursor {
     /// The sort key of the boundary row (its last element is `seq`).
     #[serde(rename = "k")]
     pub key: Vec<Value>,
+    /// The sortby the key belongs to (empty for the default order).
+    #[serde(rename = "s", default, skip_serializing_if = "String::is_empty")]
+    pub sort: String,
+}
+
+/// Where a page starts in an ordered search: after (or before) the row with
+/// these sort values and this `seq`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Keyset {
+    /// Which way to page.
+    pub direction: Direction,
+    /// The values of the sort fields of the boundary row.
+    pub values: Vec<Value>,
+    /// The boundary row's seq.
+    pub seq: i64,
+}
+
+impl Keyset {
+    /// The boundary in the default order (seq alone).
+    pub fn boundary(&self) -> Boundary {
+        match self.direction {
+            Direction::Next => Boundary::After(self.seq),
+            Direction::Prev => Boundary::Before(self.seq),
+        }
+    }
 }
 
 /// The keyset boundary of a page in the default order: rows after (or
@@ -51,16 +77,20 @@ pub enum Boundary {
 }
 
 impl Cursor {
-    /// The boundary this cursor pages from (its key ends with a `seq`).
-    pub fn boundary(&self) -> Result<Boundary> {
-        let seq = self
-            .key
-            .last()
-            .and_then(Value::as_i64)
-            .ok_or_else(|| Error::bad_request("invalid paging token: restart the search without it"))?;
-        Ok(match self.direction {
-            Direction::Next => Boundary::After(seq),
-            Direction::Prev => Boundary::Before(seq),
+    /// The keyset this cursor pages from, for a search sorted by `sort`
+    /// (a token made for another sortby is refused).
+    pub fn keyset(&self, sort: &str) -> Result<Keyset> {
+        if self.sort != sort {
+            return Err(Error::bad_request(
+                "the paging token belongs to a search with another sortby: restart the search without it",
+            ));
+        }
+        let invalid = || Error::bad_request("invalid paging token: restart the search without it");
+        let (seq, values) = self.key.split_last().ok_or_else(invalid)?;
+        Ok(Keyset {
+            direction: self.direction,
+            values: values.to_vec(),
+            seq: seq.as_i64().ok_or_else(invalid)?,
         })
     }
 }
@@ -130,6 +160,7 @@ mod tests {
             index_id: "v1".into(),
             direction: Direction::Next,
             key: vec![json!(41)],
+            sort: String::new(),
         }
     }
 
@@ -137,6 +168,19 @@ mod tests {
     fn tokens_round_trip_across_codecs_with_the_same_secret() {
         let token = TokenCodec::new("s").encode(&cursor());
         assert_eq!(TokenCodec::new("s").decode(&token, "v1").unwrap(), cursor());
+    }
+
+    #[test]
+    fn keysets_split_off_the_seq_and_check_the_sort() {
+        let sorted = Cursor {
+            key: vec![json!(12.5), json!(null), json!(7)],
+            sort: "-eo:cloud_cover,+id".into(),
+            ..cursor()
+        };
+        let keyset = sorted.keyset("-eo:cloud_cover,+id").unwrap();
+        assert_eq!((keyset.values, keyset.seq), (vec![json!(12.5), json!(null)], 7));
+        assert!(matches!(sorted.keyset(""), Err(Error::BadRequest(_))));
+        assert_eq!(cursor().keyset("").unwrap().boundary(), Boundary::After(41));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! one of the index's own columns. Spatial filters prune with the bbox
 //! columns and then test the geometry exactly (`st_intersects`).
 
-use crate::paging::Boundary;
+use crate::paging::{Direction, Keyset};
 use crate::search::{Interval, Search};
+use crate::sort::{Order, token_value};
 use crate::{Error, Result};
 use duckdb::types::Value as SqlValue;
 use duckdb::{Connection, params_from_iter};
@@ -172,17 +173,25 @@ pub struct Hit {
     pub href: String,
     /// The hash of the indexed item document.
     pub content_hash: String,
+    /// The values of the sort fields (empty in the default order).
+    pub sort_key: Vec<serde_json::Value>,
 }
 
+/// The columns every hit selects, before its sort columns.
+const HIT_COLUMNS: &str = "seq, collection, id, href, content_hash";
+
 impl Hit {
-    /// A hit from a row of `SELECT seq, collection, id, href, content_hash`.
-    fn from_row(row: &duckdb::Row<'_>) -> duckdb::Result<Hit> {
+    /// A hit from a row of [`HIT_COLUMNS`] and then `sort_columns` sort values.
+    fn from_row(row: &duckdb::Row<'_>, sort_columns: usize) -> duckdb::Result<Hit> {
         Ok(Hit {
             seq: row.get(0)?,
             collection: row.get(1)?,
             id: row.get(2)?,
             href: row.get(3)?,
             content_hash: row.get(4)?,
+            sort_key: (5..5 + sort_columns)
+                .map(|i| row.get::<_, SqlValue>(i).map(token_value))
+                .collect::<duckdb::Result<_>>()?,
         })
     }
 }
@@ -200,37 +209,56 @@ pub struct Page {
     pub matched: u64,
 }
 
-/// Runs a keyset-paged search: `limit` rows after (or before) the boundary, in `seq` order.
-pub fn page(connection: &Connection, filter: &Filter, boundary: Option<Boundary>, limit: usize) -> Result<Page> {
-    let params = &filter.params;
-    // The boundary and the limit are integers of ours, written into the SQL:
-    // DuckDB prunes row groups and uses its top-N only for constants.
-    let (keyset, order) = match boundary {
-        None => (String::new(), "seq"),
-        Some(Boundary::After(seq)) => (format!(" AND seq > {seq}"), "seq"),
-        Some(Boundary::Before(seq)) => (format!(" AND seq < {seq}"), "seq DESC"),
+/// Runs a keyset-paged search: `limit` rows after (or before) the keyset, in `order`.
+pub fn page(
+    connection: &Connection,
+    filter: &Filter,
+    order: &Order,
+    keyset: Option<&Keyset>,
+    limit: usize,
+) -> Result<Page> {
+    let mut params = filter.params.clone();
+    let backwards = keyset.is_some_and(|k| k.direction == Direction::Prev);
+    let keyset_sql = match keyset {
+        None => String::new(),
+        // The seq and the limit are integers of ours, written into the SQL:
+        // DuckDB prunes row groups and uses its top-N only for constants.
+        Some(keyset) if order.is_default() => {
+            format!(" AND seq {} {}", if backwards { "<" } else { ">" }, keyset.seq)
+        }
+        Some(keyset) => {
+            let (sql, keyset_params) = order.keyset_clause(keyset)?;
+            params.extend(keyset_params);
+            format!(" AND {sql}")
+        }
     };
+    let sort_columns: Vec<&str> = order.columns().collect();
+    let select = std::iter::once(HIT_COLUMNS).chain(sort_columns.iter().copied());
     let sql = format!(
-        "SELECT seq, collection, id, href, content_hash FROM items WHERE {}{keyset} ORDER BY {order} LIMIT {}",
+        "SELECT {} FROM items WHERE {}{keyset_sql} ORDER BY {} LIMIT {}",
+        select.collect::<Vec<_>>().join(", "),
         filter.sql(),
+        order.order_by(backwards),
         limit + 1
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let mut hits = statement
-        .query_map(params_from_iter(params.iter()), Hit::from_row)?
+        .query_map(params_from_iter(params.iter()), |row| {
+            Hit::from_row(row, order.column_count())
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let more = hits.len() > limit;
     hits.truncate(limit);
-    let (has_next, has_prev) = match boundary {
+    let (has_next, has_prev) = match keyset {
         None => (more, false),
-        Some(Boundary::After(_)) => (more, true),
-        Some(Boundary::Before(_)) => {
+        Some(_) if !backwards => (more, true),
+        Some(_) => {
             hits.reverse();
             (true, more)
         }
     };
     // A first page that holds every match needs no count.
-    let matched = if boundary.is_none() && !more {
+    let matched = if keyset.is_none() && !more {
         hits.len() as u64
     } else {
         count(connection, filter)?
@@ -253,8 +281,9 @@ pub fn count(connection: &Connection, filter: &Filter) -> Result<u64> {
 
 /// One item's row by collection and id.
 pub fn item(connection: &Connection, collection: &str, id: &str) -> Result<Option<Hit>> {
-    let mut statement = connection
-        .prepare_cached("SELECT seq, collection, id, href, content_hash FROM items WHERE collection = ? AND id = ?")?;
-    let mut rows = statement.query_map([collection, id], Hit::from_row)?;
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {HIT_COLUMNS} FROM items WHERE collection = ? AND id = ?"
+    ))?;
+    let mut rows = statement.query_map([collection, id], |row| Hit::from_row(row, 0))?;
     Ok(rows.next().transpose()?)
 }

@@ -1,6 +1,7 @@
 //! Item search parameters: parsed from a GET query string or a POST body,
 //! validated into one [`Search`].
 
+use crate::sort::{self, SortBy};
 use crate::{Error, Result};
 use chrono::DateTime;
 use serde_json::{Map, Value};
@@ -19,6 +20,8 @@ pub struct Search {
     pub intersects: Option<QueryGeometry>,
     /// Items whose datetime or range meets this interval (UTC microseconds, open ends as None).
     pub datetime: Option<Interval>,
+    /// The sort fields, before the unique tie-breaker (empty: the index's order).
+    pub sortby: Vec<SortBy>,
     /// Page size.
     pub limit: usize,
     /// The paging token, if any.
@@ -64,7 +67,7 @@ pub enum Original {
 /// Parameters of STAC API extensions this server does not implement yet.
 /// They are refused rather than ignored: ignoring `sortby` or `filter` would
 /// return a wrong answer that looks right.
-const UNSUPPORTED: [&str; 7] = ["filter", "filter-lang", "filter-crs", "sortby", "fields", "query", "q"];
+const UNSUPPORTED: [&str; 6] = ["filter", "filter-lang", "filter-crs", "fields", "query", "q"];
 
 fn refuse_unsupported<'a>(mut names: impl Iterator<Item = &'a str>) -> Result<()> {
     match names.find(|name| UNSUPPORTED.contains(name)) {
@@ -88,6 +91,7 @@ impl Search {
             bbox: get("bbox").map(parse_bbox_text).transpose()?,
             intersects: get("intersects").map(parse_intersects_text).transpose()?,
             datetime: get("datetime").map(parse_datetime).transpose()?,
+            sortby: get("sortby").map(sort::parse_text).transpose()?.unwrap_or_default(),
             limit: get("limit")
                 .map(|text| parse_limit_text(text, limits))
                 .transpose()?
@@ -116,6 +120,7 @@ impl Search {
                         .and_then(parse_datetime)
                 })
                 .transpose()?,
+            sortby: member("sortby").map(sort::parse_json).transpose()?.unwrap_or_default(),
             limit: member("limit")
                 .map(|v| parse_limit_json(v, limits))
                 .transpose()?

@@ -3,7 +3,7 @@
 use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
-use crate::routes::{self, collections, docs, items, landing, mgmt, search};
+use crate::routes::{self, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -51,6 +51,16 @@ pub fn router(state: AppState) -> Router {
         .route("/collections/{collection_id}", get(collections::get))
         .route("/collections/{collection_id}/items", get(items::list))
         .route("/collections/{collection_id}/items/{item_id}", get(items::get))
+        .route(
+            "/collections/{collection_id}/queryables",
+            get(queryables::collection_queryables),
+        )
+        .route(
+            "/collections/{collection_id}/sortables",
+            get(queryables::collection_sortables),
+        )
+        .route("/queryables", get(queryables::global_queryables))
+        .route("/sortables", get(queryables::global_sortables))
         .route("/search", get(search::get).post(search::post))
         .route("/api", get(docs::openapi))
         .route("/api.html", get(docs::page))

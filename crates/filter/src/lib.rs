@@ -6,11 +6,32 @@
 //! becomes a [`Sql`] fragment over the index's `items` columns: identifiers
 //! only ever come from the queryables, values are always bound parameters.
 //! Spatial predicates test geometries exactly with scalar functions written
-//! in Rust ([`spatial`]), registered with each DuckDB connection.
+//! in Rust ([`spatial`]), registered with each DuckDB connection
+//! ([`spatial::register_functions`]).
+//!
+//! ```text
+//! let expr = parse_filter(&filter, lang)?;      // or query_to_expr(&query)?
+//! let sql = to_sql(&expr, &queryables.scope(collections))?;
+//! let text = parse_q(&q)?.to_sql();             // free text
+//! ```
 
 mod error;
+mod expression;
+#[cfg(test)]
+mod oracle;
+mod query;
 pub mod queryables;
+mod region;
 pub mod spatial;
+mod sql;
+mod temporal;
+mod text;
+mod translate;
 
 pub use error::{Error, Result};
+pub use expression::{FilterLang, MAX_DEPTH, MAX_PARENTHESES, parse_filter};
+pub use query::query_to_expr;
 pub use queryables::{Kind, Queryable, Queryables, Scope};
+pub use sql::Sql;
+pub use text::{TextQuery, parse_q};
+pub use translate::to_sql;

@@ -1,5 +1,6 @@
-//! Exact spatial tests: WKB to `geo` geometries, and the `st_intersects`
-//! scalar function registered with DuckDB.
+//! Exact spatial tests: WKB to `geo` geometries, and the `st_intersects`,
+//! `st_within`, ... scalar functions registered with DuckDB
+//! ([`register_functions`]).
 //!
 //! Searches prune with the bbox columns first; this function then tests the
 //! item's real geometry, so that a page holds exactly the items that match
@@ -8,10 +9,12 @@
 use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, LargeBinaryArray};
 use arrow_schema::DataType;
 use duckdb::vscalar::{ArrowFunctionSignature, VArrowScalar};
+use geo::relate::IntersectionMatrix;
 use geo::{
     Coord, Geometry, GeometryCollection, Intersects, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
-    Polygon,
+    Polygon, PreparedGeometry, Relate,
 };
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 /// The SQL name of the exact intersection test: `st_intersects(geometry, query_wkb)`.
@@ -125,33 +128,160 @@ impl Reader<'_> {
     }
 }
 
-/// `st_intersects(geometry BLOB, query BLOB) -> BOOLEAN`: whether an item's
-/// WKB geometry intersects the query's WKB geometry. NULL or unreadable
-/// geometries do not intersect.
-pub struct IntersectsFunction;
+/// A spatial relation of CQL2 (`S_INTERSECTS`, ...), tested exactly on the
+/// DE-9IM matrix of two geometries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// `S_INTERSECTS`.
+    Intersects,
+    /// `S_DISJOINT`.
+    Disjoint,
+    /// `S_EQUALS` (topological equality).
+    Equals,
+    /// `S_TOUCHES`.
+    Touches,
+    /// `S_WITHIN`: the first geometry lies within the second.
+    Within,
+    /// `S_CONTAINS`: the first geometry contains the second.
+    Contains,
+    /// `S_OVERLAPS`.
+    Overlaps,
+    /// `S_CROSSES`.
+    Crosses,
+}
 
-impl VArrowScalar for IntersectsFunction {
+impl Relation {
+    /// Every relation.
+    pub const ALL: [Relation; 8] = [
+        Relation::Intersects,
+        Relation::Disjoint,
+        Relation::Equals,
+        Relation::Touches,
+        Relation::Within,
+        Relation::Contains,
+        Relation::Overlaps,
+        Relation::Crosses,
+    ];
+
+    /// The relation a CQL2 operator names (`s_intersects`, ...).
+    pub fn of_operator(op: &str) -> Option<Relation> {
+        Relation::ALL.into_iter().find(|r| r.operator() == op)
+    }
+
+    /// The CQL2 operator (`s_intersects`, ...).
+    pub fn operator(self) -> &'static str {
+        match self {
+            Relation::Intersects => "s_intersects",
+            Relation::Disjoint => "s_disjoint",
+            Relation::Equals => "s_equals",
+            Relation::Touches => "s_touches",
+            Relation::Within => "s_within",
+            Relation::Contains => "s_contains",
+            Relation::Overlaps => "s_overlaps",
+            Relation::Crosses => "s_crosses",
+        }
+    }
+
+    /// The SQL name of its scalar function: `st_intersects(a BLOB, b BLOB) -> BOOLEAN`.
+    pub fn sql_function(self) -> &'static str {
+        match self {
+            Relation::Intersects => INTERSECTS,
+            Relation::Disjoint => "st_disjoint",
+            Relation::Equals => "st_equals",
+            Relation::Touches => "st_touches",
+            Relation::Within => "st_within",
+            Relation::Contains => "st_contains",
+            Relation::Overlaps => "st_overlaps",
+            Relation::Crosses => "st_crosses",
+        }
+    }
+
+    /// The relation with its operands exchanged: `a WITHIN b` is `b CONTAINS a`.
+    pub fn converse(self) -> Relation {
+        match self {
+            Relation::Within => Relation::Contains,
+            Relation::Contains => Relation::Within,
+            other => other,
+        }
+    }
+
+    /// Whether the relation can only hold when the two geometries meet, so
+    /// that items whose bbox misses the other geometry's bounds can be
+    /// skipped (everything but `S_DISJOINT`).
+    pub fn implies_intersection(self) -> bool {
+        self != Relation::Disjoint
+    }
+
+    fn holds(self, matrix: &IntersectionMatrix) -> bool {
+        match self {
+            Relation::Intersects => matrix.is_intersects(),
+            Relation::Disjoint => matrix.is_disjoint(),
+            Relation::Equals => matrix.is_equal_topo(),
+            Relation::Touches => matrix.is_touches(),
+            Relation::Within => matrix.is_within(),
+            Relation::Contains => matrix.is_contains(),
+            Relation::Overlaps => matrix.is_overlaps(),
+            Relation::Crosses => matrix.is_crosses(),
+        }
+    }
+
+    /// Whether `relation(a, b)` holds, `b` being the cached query side.
+    fn test(self, a: &Geometry<f64>, b: &Query) -> bool {
+        match self {
+            // The bounding boxes and edges decide without building the DE-9IM matrix.
+            Relation::Intersects => b.geometry.intersects(a),
+            Relation::Disjoint => !b.geometry.intersects(a),
+            _ => self.holds(&a.relate(b.prepared())),
+        }
+    }
+}
+
+/// A decoded second argument, prepared (edges indexed) on first use.
+struct Query {
+    geometry: Geometry<f64>,
+    prepared: OnceCell<PreparedGeometry<'static, Geometry<f64>>>,
+}
+
+impl Query {
+    fn prepared(&self) -> &PreparedGeometry<'static, Geometry<f64>> {
+        self.prepared
+            .get_or_init(|| PreparedGeometry::from(self.geometry.clone()))
+    }
+}
+
+/// The scalar function of one [`Relation`], `R` its index in [`Relation::ALL`]:
+/// `st_<relation>(a BLOB, b BLOB) -> BOOLEAN` on two WKB geometries. NULL
+/// or unreadable geometries give NULL (not a match, also under NOT).
+///
+/// The second argument is usually the same query geometry on every row: it
+/// is decoded and prepared (edges indexed) once per run of equal values.
+pub struct RelationFunction<const R: usize>;
+
+/// The exact intersection test, `st_intersects(geometry, query_wkb)`.
+pub type IntersectsFunction = RelationFunction<0>;
+
+impl<const R: usize> VArrowScalar for RelationFunction<R> {
     type State = ();
 
     fn invoke(_: &(), input: arrow_array::RecordBatch) -> Result<ArrayRef, Box<dyn std::error::Error>> {
-        let items = binary_values(input.column(0))?;
-        let queries = binary_values(input.column(1))?;
-        let mut parsed: Option<(&[u8], Option<Geometry<f64>>)> = None;
-        let result: BooleanArray = items
+        let relation = Relation::ALL[R];
+        let left = binary_values(input.column(0))?;
+        let right = binary_values(input.column(1))?;
+        let mut cached: Option<(&[u8], Option<Query>)> = None;
+        let result: BooleanArray = left
             .iter()
-            .zip(queries.iter())
-            .map(|(item, query)| {
-                let (Some(item), Some(query)) = (item, query) else {
-                    return Some(false);
-                };
-                if parsed.as_ref().is_none_or(|p| p.0 != *query) {
-                    parsed = Some((query, decode_wkb(query)));
+            .zip(right.iter())
+            .map(|(a, b)| {
+                let (a, b) = ((*a)?, (*b)?);
+                if cached.as_ref().is_none_or(|c| c.0 != b) {
+                    let query = decode_wkb(b).map(|geometry| Query {
+                        geometry,
+                        prepared: OnceCell::new(),
+                    });
+                    cached = Some((b, query));
                 }
-                let query_geometry = parsed.as_ref().and_then(|(_, g)| g.as_ref());
-                Some(match (query_geometry, decode_wkb(item)) {
-                    (Some(q), Some(i)) => q.intersects(&i),
-                    _ => false,
-                })
+                let b = cached.as_ref().and_then(|(_, q)| q.as_ref())?;
+                Some(relation.test(&decode_wkb(a)?, b))
             })
             .collect();
         Ok(Arc::new(result))
@@ -165,6 +295,19 @@ impl VArrowScalar for IntersectsFunction {
     }
 }
 
+/// Registers the scalar function of every [`Relation`] with a connection.
+pub fn register_functions(connection: &duckdb::Connection) -> duckdb::Result<()> {
+    connection.register_scalar_function::<RelationFunction<0>>(Relation::ALL[0].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<1>>(Relation::ALL[1].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<2>>(Relation::ALL[2].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<3>>(Relation::ALL[3].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<4>>(Relation::ALL[4].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<5>>(Relation::ALL[5].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<6>>(Relation::ALL[6].sql_function())?;
+    connection.register_scalar_function::<RelationFunction<7>>(Relation::ALL[7].sql_function())?;
+    Ok(())
+}
+
 /// The values of a binary column, whichever binary layout DuckDB hands over.
 fn binary_values(column: &ArrayRef) -> Result<Vec<Option<&[u8]>>, Box<dyn std::error::Error>> {
     if let Some(array) = column.as_any().downcast_ref::<BinaryArray>() {
@@ -173,7 +316,7 @@ fn binary_values(column: &ArrayRef) -> Result<Vec<Option<&[u8]>>, Box<dyn std::e
     if let Some(array) = column.as_any().downcast_ref::<LargeBinaryArray>() {
         return Ok(array.iter().collect());
     }
-    Err(format!("st_intersects expects BLOB arguments, got {}", column.data_type()).into())
+    Err(format!("spatial functions expect BLOB arguments, got {}", column.data_type()).into())
 }
 
 #[cfg(test)]

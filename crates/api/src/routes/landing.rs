@@ -2,7 +2,7 @@
 
 use super::{base_url, json_response};
 use crate::AppState;
-use crate::links::{GEOJSON, JSON, link};
+use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -14,6 +14,8 @@ pub const CONFORMANCE: &[&str] = &[
     "https://api.stacspec.org/v1.0.0/collections",
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features#sort",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -37,6 +39,8 @@ pub async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Respo
         link("service-desc", base.href(&["api"]), OPENAPI),
         link("service-doc", base.href(&["api.html"]), "text/html"),
         link("data", base.href(&["collections"]), JSON),
+        link(QUERYABLES_REL, base.href(&["queryables"]), SCHEMA_JSON),
+        link(SORTABLES_REL, base.href(&["sortables"]), SCHEMA_JSON),
         json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "GET"}),
         json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "POST"}),
     ];

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod items;
 pub mod landing;
 pub mod mgmt;
+pub mod queryables;
 pub mod search;
 
 use crate::Error;

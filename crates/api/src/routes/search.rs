@@ -4,9 +4,10 @@
 use super::{base_url, json_response, query_pairs};
 use crate::fetch::RawItem;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
-use crate::paging::{Cursor, Direction};
-use crate::query::{self, Filter, Page};
+use crate::paging::{Cursor, Direction, Keyset};
+use crate::query::{self, Filter, Hit, Page};
 use crate::search::{Original, Search};
+use crate::sort::{self, Order};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
 use axum::extract::State;
@@ -76,20 +77,27 @@ pub async fn respond(
     collection: Option<&str>,
 ) -> Result<Response> {
     let index = state.index.current();
-    let cursor = search
+    let collections = collection
+        .map(|c| vec![c.to_string()])
+        .or_else(|| search.collections.clone());
+    let scope = index.queryables.scope(collections.as_deref());
+    let order = Order::resolve(&search.sortby, &scope)?;
+    let sort = sort::signature(&search.sortby);
+    let keyset = search
         .token
         .as_deref()
-        .map(|token| state.tokens.decode(token, index.id()))
+        .map(|token| state.tokens.decode(token, index.id())?.keyset(&sort))
         .transpose()?;
-    let boundary = cursor.as_ref().map(Cursor::boundary).transpose()?;
     let limit = search.limit;
     let page: Page = match index.directory() {
-        Some(directory) => directory.page(&search, collection, boundary, limit),
+        Some(directory) if order.is_default() => {
+            directory.page(&search, collection, keyset.as_ref().map(Keyset::boundary), limit)
+        }
         _ => {
             let filter = Filter::of(&search, collection)?;
             index
                 .pool
-                .run(move |connection| query::page(connection, &filter, boundary, limit))
+                .run(move |connection| query::page(connection, &filter, &order, keyset.as_ref(), limit))
                 .await?
         }
     };
@@ -107,11 +115,14 @@ pub async fn respond(
         None => vec!["search"],
     };
     let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
-    let token_at = |direction: Direction, seq: i64| {
+    let token_at = |direction: Direction, hit: &Hit| {
+        let mut key = hit.sort_key.clone();
+        key.push(json!(hit.seq));
         state.tokens.encode(&Cursor {
             index_id: index.id().to_string(),
             direction,
-            key: vec![json!(seq)],
+            key,
+            sort: sort.clone(),
         })
     };
     if let (true, Some(last)) = (page.has_next, page.hits.last()) {
@@ -120,7 +131,7 @@ pub async fn respond(
             base,
             &path,
             &original,
-            token_at(Direction::Next, last.seq),
+            token_at(Direction::Next, last),
         ));
     }
     if let (true, Some(first)) = (page.has_prev, page.hits.first()) {
@@ -129,7 +140,7 @@ pub async fn respond(
             base,
             &path,
             &original,
-            token_at(Direction::Prev, first.seq),
+            token_at(Direction::Prev, first),
         ));
     }
     let body = FeatureCollection {

@@ -1,0 +1,242 @@
+//! Reading a CQL2 filter (cql2-text or cql2-json) into a [`cql2::Expr`],
+//! safely: syntax errors say where, and pathological nesting is refused
+//! before it can exhaust a stack.
+//!
+//! The cql2 parser (pest) recurses deeply: in a debug build one level of
+//! parentheses costs about 35 KiB of stack, so 60 levels overflow a 2 MiB
+//! tokio thread. Parsing therefore runs on its own thread with a large
+//! stack, after a scan that refuses more than [`MAX_PARENTHESES`] levels of
+//! parentheses, and the parsed expression is refused (and dropped on that
+//! thread) when it nests deeper than [`MAX_DEPTH`].
+
+use crate::{Error, Result};
+use cql2::Expr;
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+
+/// How deeply parentheses may nest in cql2-text.
+pub const MAX_PARENTHESES: usize = 48;
+
+/// How deeply a parsed expression may nest (operations within operations).
+pub const MAX_DEPTH: usize = 100;
+
+/// The stack of the parsing thread; only the pages used are committed.
+const PARSER_STACK: usize = 64 << 20;
+
+/// The encoding of a filter, from the `filter-lang` parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterLang {
+    /// `cql2-text`.
+    Cql2Text,
+    /// `cql2-json`.
+    Cql2Json,
+}
+
+impl FilterLang {
+    /// The `filter-lang` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterLang::Cql2Text => "cql2-text",
+            FilterLang::Cql2Json => "cql2-json",
+        }
+    }
+}
+
+impl fmt::Display for FilterLang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FilterLang {
+    type Err = Error;
+
+    fn from_str(value: &str) -> Result<FilterLang> {
+        [FilterLang::Cql2Text, FilterLang::Cql2Json]
+            .into_iter()
+            .find(|lang| lang.as_str() == value)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "filter-lang {value:?} is not supported; use cql2-text or cql2-json"
+                ))
+            })
+    }
+}
+
+/// Parses a filter: cql2-text from a JSON string; cql2-json from a JSON
+/// object, or from a string holding one (as a GET `filter` arrives).
+pub fn parse_filter(filter: &Value, lang: FilterLang) -> Result<Expr> {
+    match (lang, filter) {
+        (FilterLang::Cql2Text, Value::String(text)) => {
+            check_parentheses(text)?;
+            on_parser_thread(|| cql2::parse_text(text).map_err(|e| Error::Syntax(format!("cql2-text: {e}"))))
+        }
+        (FilterLang::Cql2Text, _) => Err(Error::Syntax("a cql2-text filter must be a string".into())),
+        (FilterLang::Cql2Json, Value::String(text)) => on_parser_thread(|| {
+            let value: Value = serde_json::from_str(text).map_err(|e| Error::Syntax(format!("cql2-json: {e}")))?;
+            json_expr(&value)
+        }),
+        (FilterLang::Cql2Json, Value::Object(_)) => on_parser_thread(|| json_expr(filter)),
+        (FilterLang::Cql2Json, _) => Err(Error::Syntax(
+            "a cql2-json filter must be an object (or a string holding one)".into(),
+        )),
+    }
+}
+
+fn json_expr(value: &Value) -> Result<Expr> {
+    if !value.is_object() {
+        return Err(Error::Syntax("a cql2-json filter must be an object".into()));
+    }
+    serde_json::from_value(value.clone()).map_err(|e| Error::Syntax(format!("cql2-json: not a valid expression ({e})")))
+}
+
+/// Runs `parse` on a thread with a large stack, and refuses (and drops
+/// there) an expression nested deeper than [`MAX_DEPTH`].
+fn on_parser_thread(parse: impl FnOnce() -> Result<Expr> + Send) -> Result<Expr> {
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("cql2-parser".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || {
+                let expr = parse()?;
+                if depth_exceeds(&expr, MAX_DEPTH) {
+                    return Err(too_deep());
+                }
+                Ok(expr)
+            })
+            .map_err(|e| Error::Invalid(format!("cannot parse the filter now: {e}")))?;
+        parser
+            .join()
+            .unwrap_or_else(|_| Err(Error::Syntax("the filter could not be parsed".into())))
+    })
+}
+
+pub(crate) fn too_deep() -> Error {
+    Error::Invalid(format!("the filter nests more than {MAX_DEPTH} levels deep"))
+}
+
+/// Whether `expr` nests deeper than `limit` levels.
+fn depth_exceeds(expr: &Expr, limit: usize) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    children(expr).iter().any(|child| depth_exceeds(child, limit - 1))
+}
+
+fn children(expr: &Expr) -> &[Box<Expr>] {
+    match expr {
+        Expr::Operation { args, .. } => args,
+        Expr::Interval { interval } => interval,
+        Expr::BBox { bbox } => bbox,
+        Expr::Array(items) => items,
+        Expr::Timestamp { timestamp } => std::slice::from_ref(timestamp),
+        Expr::Date { date } => std::slice::from_ref(date),
+        _ => &[],
+    }
+}
+
+/// Refuses cql2-text whose parentheses (outside quotes) nest deeper than
+/// [`MAX_PARENTHESES`].
+fn check_parentheses(text: &str) -> Result<()> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                if depth > MAX_PARENTHESES {
+                    return Err(Error::Invalid(format!(
+                        "the filter nests parentheses more than {MAX_PARENTHESES} levels deep"
+                    )));
+                }
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(filter: &str) -> Result<Expr> {
+        parse_filter(&json!(filter), FilterLang::Cql2Text)
+    }
+
+    #[test]
+    fn filter_lang_parses_and_names_the_allowed_values() {
+        assert_eq!("cql2-text".parse::<FilterLang>().unwrap(), FilterLang::Cql2Text);
+        assert_eq!("cql2-json".parse::<FilterLang>().unwrap(), FilterLang::Cql2Json);
+        let error = "cql-text".parse::<FilterLang>().unwrap_err().to_string();
+        assert!(error.contains("\"cql-text\"") && error.contains("cql2-json"), "{error}");
+    }
+
+    #[test]
+    fn text_and_json_give_the_same_expression() {
+        let from_text = text("\"eo:cloud_cover\" < 10 AND id = 'a'").unwrap();
+        let object = json!({"op": "and", "args": [
+            {"op": "<", "args": [{"property": "eo:cloud_cover"}, 10]},
+            {"op": "=", "args": [{"property": "id"}, "a"]}
+        ]});
+        assert_eq!(parse_filter(&object, FilterLang::Cql2Json).unwrap(), from_text);
+        let as_string = json!(object.to_string());
+        assert_eq!(parse_filter(&as_string, FilterLang::Cql2Json).unwrap(), from_text);
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let error = text("id = 'a' AND\n  (x < ").unwrap_err();
+        assert!(matches!(error, Error::Syntax(_)));
+        assert!(error.to_string().contains("2:"), "{error}");
+        let error = parse_filter(&json!("{\"op\": "), FilterLang::Cql2Json).unwrap_err();
+        assert!(error.to_string().contains("column"), "{error}");
+        assert!(parse_filter(&json!(42), FilterLang::Cql2Json).is_err());
+        assert!(parse_filter(&json!({"op": "="}), FilterLang::Cql2Json).is_err());
+        assert!(parse_filter(&json!({"a": 1}), FilterLang::Cql2Text).is_err());
+    }
+
+    /// Runs on a 2 MiB thread, like a tokio worker.
+    fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn_scoped(s, f)
+                .unwrap()
+                .join()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn pathological_nesting_is_a_clean_error() {
+        on_small_stack(|| {
+            let n = 10_000;
+            let parens = format!("{}id = 'a'{}", "(".repeat(n), ")".repeat(n));
+            assert!(matches!(text(&parens), Err(Error::Invalid(_))));
+            let nots = format!("{}id = 'a'", "NOT ".repeat(n));
+            assert!(matches!(text(&nots), Err(Error::Invalid(_))));
+            let minus = format!("gsd = {}1", "- ".repeat(n));
+            // Folded into one number by the parser: deep in the text, flat after.
+            assert!(text(&minus).is_ok());
+            let chain = format!("gsd{}", " = gsd".repeat(n));
+            assert!(text(&chain).is_err());
+            let quoted = format!("id = '{}'", "(".repeat(n));
+            assert!(text(&quoted).is_ok(), "parentheses in strings do not count");
+            let deep = format!(
+                "{}{{\"property\": \"id\"}}{}",
+                "{\"op\": \"not\", \"args\": [".repeat(n),
+                "]}".repeat(n)
+            );
+            assert!(parse_filter(&json!(deep), FilterLang::Cql2Json).is_err());
+            let fine = format!("{}id = 'a'{}", "(".repeat(40), ")".repeat(40));
+            assert!(text(&fine).is_ok());
+        });
+    }
+}
