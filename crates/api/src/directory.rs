@@ -209,6 +209,7 @@ impl Directory {
             href: row.href.to_string(),
             content_hash: row.content_hash.to_string(),
             sort_key: Vec::new(),
+            columns: Vec::new(),
         }
     }
 

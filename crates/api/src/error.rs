@@ -25,6 +25,9 @@ pub enum Error {
     /// No index is loaded yet (503).
     #[error("{0}")]
     NotReady(String),
+    /// A filter, sort or queryable the client got wrong (400).
+    #[error(transparent)]
+    Filter(#[from] stac_indexed_filter::Error),
     /// DuckDB failed (500).
     #[error("query failed: {0}")]
     DuckDb(#[from] duckdb::Error),
@@ -46,7 +49,7 @@ impl Error {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::Filter(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::IndexChanged(_) => StatusCode::CONFLICT,
@@ -61,7 +64,7 @@ impl Error {
     /// The `code` of the error body.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::BadRequest(_) => "BadRequest",
+            Error::BadRequest(_) | Error::Filter(_) => "BadRequest",
             Error::NotFound(_) => "NotFound",
             Error::MethodNotAllowed(_) => "MethodNotAllowed",
             Error::IndexChanged(_) => "IndexChanged",

@@ -18,7 +18,6 @@ use duckdb::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use stac_indexed_filter::Queryables;
-use stac_indexed_filter::spatial::{INTERSECTS, IntersectsFunction};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::{FileEntry, Manifest};
 use stac_indexed_io::{Io, Uri};
@@ -304,7 +303,7 @@ fn open_database(items: &Path, errors: &Path) -> Result<Connection> {
         items = sql_path(items),
         errors = sql_path(errors),
     ))?;
-    connection.register_scalar_function::<IntersectsFunction>(INTERSECTS)?;
+    stac_indexed_filter::spatial::register_functions(&connection)?;
     Ok(connection)
 }
 

@@ -16,6 +16,7 @@ use duckdb::types::Value as SqlValue;
 use duckdb::{Connection, params_from_iter};
 use serde_json::json;
 use stac_indexed_filter::spatial::INTERSECTS;
+use stac_indexed_filter::{Scope, Sql, to_sql};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
 /// A WHERE clause with its parameters.
@@ -26,8 +27,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The filter of a search, optionally within one collection.
-    pub fn of(search: &Search, collection: Option<&str>) -> Result<Filter> {
+    /// The filter of a search, optionally within one collection; its
+    /// extension filters may use what `scope` holds.
+    pub fn of(search: &Search, collection: Option<&str>, scope: &Scope<'_>) -> Result<Filter> {
         let mut filter = Filter::default();
         if let Some(collection) = collection {
             filter.push("collection = ?", [text(collection)]);
@@ -48,7 +50,17 @@ impl Filter {
         if let Some(interval) = search.datetime {
             filter.push_interval(interval);
         }
+        for expression in [&search.filter, &search.query].into_iter().flatten() {
+            filter.push_sql(to_sql(expression, scope)?);
+        }
+        if let Some(q) = &search.q {
+            filter.push_sql(q.to_sql());
+        }
         Ok(filter)
+    }
+
+    fn push_sql(&mut self, sql: Sql) {
+        self.push(&format!("({})", sql.text), sql.params);
     }
 
     fn push(&mut self, clause: &str, params: impl IntoIterator<Item = SqlValue>) {
@@ -175,14 +187,18 @@ pub struct Hit {
     pub content_hash: String,
     /// The values of the sort fields (empty in the default order).
     pub sort_key: Vec<serde_json::Value>,
+    /// The values of the page's extra columns (see [`PageQuery::columns`]).
+    pub columns: Vec<SqlValue>,
 }
 
 /// The columns every hit selects, before its sort columns.
 const HIT_COLUMNS: &str = "seq, collection, id, href, content_hash";
 
 impl Hit {
-    /// A hit from a row of [`HIT_COLUMNS`] and then `sort_columns` sort values.
-    fn from_row(row: &duckdb::Row<'_>, sort_columns: usize) -> duckdb::Result<Hit> {
+    /// A hit from a row of [`HIT_COLUMNS`], then `sort_columns` sort values,
+    /// then `extra_columns` more.
+    fn from_row(row: &duckdb::Row<'_>, sort_columns: usize, extra_columns: usize) -> duckdb::Result<Hit> {
+        let extra = 5 + sort_columns;
         Ok(Hit {
             seq: row.get(0)?,
             collection: row.get(1)?,
@@ -191,6 +207,9 @@ impl Hit {
             content_hash: row.get(4)?,
             sort_key: (5..5 + sort_columns)
                 .map(|i| row.get::<_, SqlValue>(i).map(token_value))
+                .collect::<duckdb::Result<_>>()?,
+            columns: (extra..extra + extra_columns)
+                .map(|i| row.get::<_, SqlValue>(i))
                 .collect::<duckdb::Result<_>>()?,
         })
     }
@@ -209,14 +228,31 @@ pub struct Page {
     pub matched: u64,
 }
 
+/// One page of a search, as SQL will run it.
+#[derive(Debug)]
+pub struct PageQuery {
+    /// Which rows.
+    pub filter: Filter,
+    /// In which order.
+    pub order: Order,
+    /// After (or before) which row.
+    pub keyset: Option<Keyset>,
+    /// How many.
+    pub limit: usize,
+    /// Columns (SQL expressions over `items`) to read for each hit too.
+    pub columns: Vec<String>,
+}
+
 /// Runs a keyset-paged search: `limit` rows after (or before) the keyset, in `order`.
-pub fn page(
-    connection: &Connection,
-    filter: &Filter,
-    order: &Order,
-    keyset: Option<&Keyset>,
-    limit: usize,
-) -> Result<Page> {
+pub fn page(connection: &Connection, query: &PageQuery) -> Result<Page> {
+    let PageQuery {
+        filter,
+        order,
+        keyset,
+        limit,
+        columns,
+    } = query;
+    let (keyset, limit) = (keyset.as_ref(), *limit);
     let mut params = filter.params.clone();
     let backwards = keyset.is_some_and(|k| k.direction == Direction::Prev);
     let keyset_sql = match keyset {
@@ -233,7 +269,9 @@ pub fn page(
         }
     };
     let sort_columns: Vec<&str> = order.columns().collect();
-    let select = std::iter::once(HIT_COLUMNS).chain(sort_columns.iter().copied());
+    let select = std::iter::once(HIT_COLUMNS)
+        .chain(sort_columns.iter().copied())
+        .chain(columns.iter().map(String::as_str));
     let sql = format!(
         "SELECT {} FROM items WHERE {}{keyset_sql} ORDER BY {} LIMIT {}",
         select.collect::<Vec<_>>().join(", "),
@@ -244,7 +282,7 @@ pub fn page(
     let mut statement = connection.prepare_cached(&sql)?;
     let mut hits = statement
         .query_map(params_from_iter(params.iter()), |row| {
-            Hit::from_row(row, order.column_count())
+            Hit::from_row(row, order.column_count(), columns.len())
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let more = hits.len() > limit;
@@ -284,6 +322,6 @@ pub fn item(connection: &Connection, collection: &str, id: &str) -> Result<Optio
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {HIT_COLUMNS} FROM items WHERE collection = ? AND id = ?"
     ))?;
-    let mut rows = statement.query_map([collection, id], |row| Hit::from_row(row, 0))?;
+    let mut rows = statement.query_map([collection, id], |row| Hit::from_row(row, 0, 0))?;
     Ok(rows.next().transpose()?)
 }

@@ -1,10 +1,12 @@
 //! Item search parameters: parsed from a GET query string or a POST body,
 //! validated into one [`Search`].
 
+use crate::fields::Fields;
 use crate::sort::{self, SortBy};
 use crate::{Error, Result};
 use chrono::DateTime;
 use serde_json::{Map, Value};
+use stac_indexed_filter::{Expr, FilterLang, TextQuery, parse_filter, parse_q, query_to_expr};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
 /// A validated search.
@@ -20,8 +22,16 @@ pub struct Search {
     pub intersects: Option<QueryGeometry>,
     /// Items whose datetime or range meets this interval (UTC microseconds, open ends as None).
     pub datetime: Option<Interval>,
+    /// A CQL2 filter (the filter extension).
+    pub filter: Option<Expr>,
+    /// The `query` object (the query extension), as a CQL2 expression.
+    pub query: Option<Expr>,
+    /// Free text (`q`).
+    pub q: Option<TextQuery>,
     /// The sort fields, before the unique tie-breaker (empty: the index's order).
     pub sortby: Vec<SortBy>,
+    /// Which members of the items to return (the fields extension).
+    pub fields: Option<Fields>,
     /// Page size.
     pub limit: usize,
     /// The paging token, if any.
@@ -64,34 +74,53 @@ pub enum Original {
     Body(Map<String, Value>),
 }
 
-/// Parameters of STAC API extensions this server does not implement yet.
-/// They are refused rather than ignored: ignoring `sortby` or `filter` would
-/// return a wrong answer that looks right.
-const UNSUPPORTED: [&str; 6] = ["filter", "filter-lang", "filter-crs", "fields", "query", "q"];
+/// The coordinate reference systems a filter may be written in: WGS 84
+/// longitude, latitude (EPSG:4326 is taken in that axis order, as GeoJSON
+/// and STAC do).
+const FILTER_CRS: [&str; 4] = [
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "http://www.opengis.net/def/crs/EPSG/0/4326",
+    "EPSG:4326",
+    "OGC:CRS84",
+];
 
-fn refuse_unsupported<'a>(mut names: impl Iterator<Item = &'a str>) -> Result<()> {
-    match names.find(|name| UNSUPPORTED.contains(name)) {
-        Some(name) => Err(Error::bad_request(format!(
-            "the {name:?} parameter belongs to a STAC API extension this server does not support yet \
-             (see /conformance); remove it"
+fn check_filter_crs(crs: Option<&str>) -> Result<()> {
+    match crs {
+        Some(crs) if !FILTER_CRS.contains(&crs) => Err(Error::bad_request(format!(
+            "filter-crs {crs:?} is not supported; use {}",
+            FILTER_CRS[0]
         ))),
-        None => Ok(()),
+        _ => Ok(()),
     }
+}
+
+/// Whether any parameter needs more than a moment to parse (a filter, a
+/// query or free text can be large): such searches are parsed off the
+/// async runtime.
+pub fn parsing_is_heavy<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.any(|name| matches!(name, "filter" | "query" | "q" | "intersects"))
 }
 
 impl Search {
     /// Parses GET query pairs (unknown parameters are ignored, per the spec;
     /// parameters of unsupported extensions are refused).
     pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<Search> {
-        refuse_unsupported(pairs.iter().map(|(k, _)| k.as_str()))?;
         let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        check_filter_crs(get("filter-crs"))?;
+        let lang = get("filter-lang").map(str::parse).transpose()?;
         let search = Search {
             ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
             collections: get("collections").map(comma_list).filter(|c| !c.is_empty()),
             bbox: get("bbox").map(parse_bbox_text).transpose()?,
             intersects: get("intersects").map(parse_intersects_text).transpose()?,
             datetime: get("datetime").map(parse_datetime).transpose()?,
+            filter: get("filter")
+                .map(|text| parse_filter(&Value::String(text.into()), lang.unwrap_or(FilterLang::Cql2Text)))
+                .transpose()?,
+            query: get("query").map(parse_query_text).transpose()?,
+            q: get("q").map(|text| parse_q(&Value::String(text.into()))).transpose()?,
             sortby: get("sortby").map(sort::parse_text).transpose()?.unwrap_or_default(),
+            fields: get("fields").map(Fields::from_query).transpose()?,
             limit: get("limit")
                 .map(|text| parse_limit_text(text, limits))
                 .transpose()?
@@ -104,8 +133,17 @@ impl Search {
     /// Parses a POST body (unknown members are ignored, per the spec;
     /// members of unsupported extensions are refused).
     pub fn from_body(body: &Map<String, Value>, limits: Limits) -> Result<Search> {
-        refuse_unsupported(body.keys().map(String::as_str))?;
         let member = |name: &str| body.get(name).filter(|v| !v.is_null());
+        let text_member = |name: &str| {
+            member(name)
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| Error::bad_request(format!("{name} must be a string")))
+                })
+                .transpose()
+        };
+        check_filter_crs(text_member("filter-crs")?)?;
+        let lang = text_member("filter-lang")?.map(str::parse).transpose()?;
         let search = Search {
             ids: member("ids").map(|v| string_list(v, "ids")).transpose()?,
             collections: member("collections")
@@ -120,7 +158,13 @@ impl Search {
                         .and_then(parse_datetime)
                 })
                 .transpose()?,
+            filter: member("filter")
+                .map(|filter| parse_filter(filter, lang.unwrap_or_else(|| post_filter_lang(filter))))
+                .transpose()?,
+            query: member("query").map(query_to_expr).transpose()?,
+            q: member("q").map(parse_q).transpose()?,
             sortby: member("sortby").map(sort::parse_json).transpose()?.unwrap_or_default(),
+            fields: member("fields").map(Fields::from_json).transpose()?,
             limit: member("limit")
                 .map(|v| parse_limit_json(v, limits))
                 .transpose()?
@@ -136,12 +180,34 @@ impl Search {
         search.check()
     }
 
+    /// Whether only SQL can answer this search (the row directory answers
+    /// ids, collections, bbox, intersects and datetime in the index's order).
+    pub fn needs_sql(&self) -> bool {
+        self.filter.is_some() || self.query.is_some() || self.q.is_some() || !self.sortby.is_empty()
+    }
+
     fn check(self) -> Result<Search> {
         if self.bbox.is_some() && self.intersects.is_some() {
             return Err(Error::bad_request("bbox and intersects cannot be used together"));
         }
         Ok(self)
     }
+}
+
+/// The default encoding of a POST filter: cql2-json, or cql2-text when the
+/// filter is a string (a client that forgot `filter-lang`).
+fn post_filter_lang(filter: &Value) -> FilterLang {
+    if filter.is_string() {
+        FilterLang::Cql2Text
+    } else {
+        FilterLang::Cql2Json
+    }
+}
+
+fn parse_query_text(text: &str) -> Result<Expr> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Error::bad_request(format!("query is not valid JSON: {e}")))?;
+    Ok(query_to_expr(&value)?)
 }
 
 fn comma_list(text: &str) -> Vec<String> {
@@ -375,14 +441,35 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_extension_parameters_are_refused_not_ignored() {
-        for name in UNSUPPORTED {
-            let error = query(&[(name, "x")]).unwrap_err().to_string();
-            assert!(error.contains(name) && error.contains("does not support"), "{error}");
-            let body = json!({name: "x"});
-            assert!(Search::from_body(body.as_object().unwrap(), LIMITS).is_err(), "{name}");
+    fn extension_parameters_parse_or_are_refused() {
+        let search = query(&[
+            ("filter", "\"eo:cloud_cover\" < 10"),
+            ("query", r#"{"gsd": {"eq": 10}}"#),
+            ("q", "snow"),
+            ("sortby", "-gsd"),
+            ("fields", "id"),
+            ("filter-crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+        ])
+        .unwrap();
+        assert!(search.filter.is_some() && search.query.is_some() && search.q.is_some());
+        assert!(search.fields.is_some() && search.needs_sql());
+        for bad in [
+            ("filter", "gsd ="),
+            ("filter-lang", "sql"),
+            ("filter-crs", "EPSG:3857"),
+            ("query", "{not json"),
+            ("q", "\"unbalanced"),
+        ] {
+            let error = query(&[("filter", "gsd = 1"), bad]).unwrap_err();
+            assert_eq!(error.status(), axum::http::StatusCode::BAD_REQUEST, "{bad:?}");
         }
-        assert!(query(&[("unrelated", "x")]).is_ok());
+        let body = json!({"filter": {"op": "=", "args": [{"property": "gsd"}, 10]}, "q": ["a", "b"]});
+        let search = Search::from_body(body.as_object().unwrap(), LIMITS).unwrap();
+        assert!(search.filter.is_some() && search.q.is_some());
+        let text_in_post = json!({"filter": "gsd = 10"});
+        assert!(Search::from_body(text_in_post.as_object().unwrap(), LIMITS).is_ok());
+        let wrong_lang = json!({"filter": "gsd = 10", "filter-lang": "cql2-json"});
+        assert!(Search::from_body(wrong_lang.as_object().unwrap(), LIMITS).is_err());
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod temporal;
 mod text;
 mod translate;
 
+pub use cql2::Expr;
 pub use error::{Error, Result};
 pub use expression::{FilterLang, MAX_DEPTH, MAX_PARENTHESES, parse_filter};
 pub use query::query_to_expr;

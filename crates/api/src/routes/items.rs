@@ -1,9 +1,9 @@
 //! `/collections/{collectionId}/items` and `/collections/{collectionId}/items/{itemId}`.
 
-use super::search::respond;
+use super::search::{parse_query, respond};
 use super::{base_url, json_response, query_pairs};
 use crate::links::{GEOJSON, rewrite_item};
-use crate::search::{Original, Search};
+use crate::search::Original;
 use crate::{AppState, Error, Result, query};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
@@ -31,7 +31,7 @@ pub async fn list(
         return Err(Error::NotFound(format!("collection {collection:?} does not exist")));
     }
     let pairs = query_pairs(&uri);
-    let search = Search::from_query(&pairs, state.limits())?;
+    let search = parse_query(&pairs, &state).await?;
     respond(
         &state,
         &base_url(&headers, &state),

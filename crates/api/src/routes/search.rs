@@ -3,10 +3,11 @@
 
 use super::{base_url, json_response, query_pairs};
 use crate::fetch::RawItem;
+use crate::fields::{Fields, IndexRow, column_json};
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
 use crate::paging::{Cursor, Direction, Keyset};
-use crate::query::{self, Filter, Hit, Page};
-use crate::search::{Original, Search};
+use crate::query::{self, Filter, Hit, Page, PageQuery};
+use crate::search::{Original, Search, parsing_is_heavy};
 use crate::sort::{self, Order};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
@@ -14,7 +15,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bytes::Bytes;
+use duckdb::types::Value as SqlValue;
 use serde_json::{Map, Value, json};
+use stac_indexed_filter::Queryable;
+use stac_indexed_format::schema::{BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN};
 
 /// Item search with query parameters.
 #[utoipa::path(get, path = "/search", tag = "Item Search",
@@ -32,7 +36,7 @@ use serde_json::{Map, Value, json};
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let pairs = query_pairs(&uri);
-    let search = Search::from_query(&pairs, state.limits())?;
+    let search = parse_query(&pairs, &state).await?;
     respond(
         &state,
         &base_url(&headers, &state),
@@ -52,8 +56,29 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let body = parse_body(&body)?;
-    let search = Search::from_body(&body, state.limits())?;
+    let limits = state.limits();
+    let heavy = parsing_is_heavy(body.keys().map(String::as_str));
+    let (search, body) = off_runtime(heavy, move || Search::from_body(&body, limits).map(|s| (s, body))).await?;
     respond(&state, &base_url(&headers, &state), search, Original::Body(body), None).await
+}
+
+/// The search of GET query pairs.
+pub async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<Search> {
+    let limits = state.limits();
+    let heavy = parsing_is_heavy(pairs.iter().map(|(k, _)| k.as_str()));
+    let pairs = pairs.to_vec();
+    off_runtime(heavy, move || Search::from_query(&pairs, limits)).await
+}
+
+/// Runs `work` on a blocking thread when it may take a while, else here.
+async fn off_runtime<T: Send + 'static>(heavy: bool, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    if heavy {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| Error::Internal(format!("parsing the search failed: {e}")))?
+    } else {
+        work()
+    }
 }
 
 /// A JSON object body, or a 400 that says what is wrong.
@@ -88,28 +113,46 @@ pub async fn respond(
         .as_deref()
         .map(|token| state.tokens.decode(token, index.id())?.keyset(&sort))
         .transpose()?;
-    let limit = search.limit;
+    // Fields the index holds answer without fetching the items.
+    let index_only: Option<Vec<Queryable>> = search
+        .fields
+        .as_ref()
+        .and_then(|fields| fields.index_columns(&scope))
+        .map(|columns| columns.into_iter().cloned().collect());
     let page: Page = match index.directory() {
-        Some(directory) if order.is_default() => {
-            directory.page(&search, collection, keyset.as_ref().map(Keyset::boundary), limit)
+        Some(directory) if !search.needs_sql() && index_only.is_none() => {
+            directory.page(&search, collection, keyset.as_ref().map(Keyset::boundary), search.limit)
         }
         _ => {
-            let filter = Filter::of(&search, collection)?;
+            let columns = index_only.as_deref().map(index_only_columns).unwrap_or_default();
+            let (search, collection) = (search.clone(), collection.map(str::to_string));
+            let version = index.clone();
+            // Translating a filter can take a while (a large geometry or IN
+            // list): it runs on the blocking thread with the query.
             index
                 .pool
-                .run(move |connection| query::page(connection, &filter, &order, keyset.as_ref(), limit))
+                .run(move |connection| {
+                    let scope = version.queryables.scope(collections.as_deref());
+                    let query = PageQuery {
+                        filter: Filter::of(&search, collection.as_deref(), &scope)?,
+                        order,
+                        keyset,
+                        limit: search.limit,
+                        columns,
+                    };
+                    query::page(connection, &query)
+                })
                 .await?
         }
     };
-    let documents = state.fetcher.fetch_all(&page.hits).await?;
-    let features: Vec<RawItem> = documents
-        .into_iter()
-        .zip(&page.hits)
-        .map(|(document, hit)| {
-            let source = stac_indexed_io::Uri::parse(&hit.href).ok();
-            rewrite_item(document, source.as_ref(), base, &hit.collection, &hit.id)
-        })
-        .collect();
+    let features = match (&search.fields, &index_only) {
+        (Some(fields), Some(columns)) => page
+            .hits
+            .iter()
+            .map(|hit| index_only_item(fields, columns, hit))
+            .collect::<Result<Vec<_>>>()?,
+        _ => fetched_items(state, base, search.fields.as_ref(), &page.hits).await?,
+    };
     let path: Vec<&str> = match collection {
         Some(id) => vec!["collections", id, "items"],
         None => vec!["search"],
@@ -151,6 +194,60 @@ pub async fn respond(
         links,
     };
     Ok(json_response(GEOJSON, &body))
+}
+
+/// The items of a page, fetched from their sources, with API links and
+/// only the fields asked for.
+async fn fetched_items(
+    state: &AppState,
+    base: &BaseUrl,
+    fields: Option<&Fields>,
+    hits: &[Hit],
+) -> Result<Vec<RawItem>> {
+    let documents = state.fetcher.fetch_all(hits).await?;
+    Ok(documents
+        .into_iter()
+        .zip(hits)
+        .map(|(document, hit)| {
+            let source = stac_indexed_io::Uri::parse(&hit.href).ok();
+            let item = rewrite_item(document, source.as_ref(), base, &hit.collection, &hit.id);
+            match fields {
+                Some(fields) => fields.apply(item),
+                None => item,
+            }
+        })
+        .collect())
+}
+
+/// The columns an index-only page reads: the bbox, then the queryables.
+fn index_only_columns(queryables: &[Queryable]) -> Vec<String> {
+    let bbox = [BBOX_XMIN, BBOX_YMIN, BBOX_XMAX, BBOX_YMAX].map(str::to_string);
+    bbox.into_iter()
+        .chain(queryables.iter().map(Queryable::sql_column))
+        .collect()
+}
+
+/// An item built from its index row alone (see [`index_only_columns`]).
+fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit) -> Result<RawItem> {
+    let number = |i: usize| match hit.columns.get(i) {
+        Some(SqlValue::Double(v)) => *v,
+        _ => f64::NAN,
+    };
+    let values = queryables
+        .iter()
+        .zip(&hit.columns[4..])
+        .map(|(queryable, value)| {
+            let path = queryable.item_path.clone().unwrap_or_default();
+            Ok((path, column_json(queryable.kind, value.clone())?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let row = IndexRow {
+        collection: hit.collection.clone(),
+        id: hit.id.clone(),
+        bbox: [number(0), number(1), number(2), number(3)],
+        values,
+    };
+    Ok(fields.index_item(&row))
 }
 
 /// A page of items as served.
