@@ -116,7 +116,7 @@ impl ItemFetcher {
                     .find(|f| f.get("id").and_then(Value::as_str) == Some(&fragment))
             })
             .ok_or_else(|| unavailable("the item is no longer in its page".into()))?;
-        Ok(Bytes::from(feature.to_string()))
+        Ok(Bytes::from(stac_indexed_format::canonical_json(feature)))
     }
 
     fn cached(&self, key: &(String, String)) -> Option<Bytes> {

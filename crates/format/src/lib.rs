@@ -27,8 +27,55 @@ pub fn content_hash(bytes: &[u8]) -> String {
     Sha256::digest(bytes)[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes a feature without a document of its own (one inside an
+/// ItemCollection page) is hashed and cached as: compact JSON with object
+/// keys in sorted order, whatever order the page wrote them in and whether
+/// or not serde_json preserves it in this build.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let value: serde_json::Value = serde_json::from_str(r#"{"b": [{"z": 1, "a": "\"x"}], "a": null}"#).unwrap();
+        assert_eq!(super::canonical_json(&value), r#"{"a":null,"b":[{"a":"\"x","z":1}]}"#);
+    }
+
     #[test]
     fn content_hashes_are_128_bit_hex_and_differ_by_content() {
         assert_eq!(super::content_hash(b"a"), "ca978112ca1bbdcafac231b39a23dc4d");

@@ -353,7 +353,7 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
             let features = document.json.get("features").and_then(Value::as_array);
             for feature in features.into_iter().flatten() {
                 let href = feature_href(feature, &task.uri);
-                let hash = stac_indexed_format::content_hash(feature.to_string().as_bytes());
+                let hash = stac_indexed_format::content_hash(stac_indexed_format::canonical_json(feature).as_bytes());
                 outcome.add_item(context, task, feature, hash, href);
             }
             outcome.follow(task, document.links, task.collection.clone());

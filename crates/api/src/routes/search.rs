@@ -28,6 +28,13 @@ use stac_indexed_format::schema::{BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN};
         ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy (or 6 numbers with heights)"),
         ("intersects" = Option<String>, Query, description = "A GeoJSON geometry, as JSON text"),
         ("datetime" = Option<String>, Query, description = "An RFC 3339 instant or interval (open ends: `..` or empty)"),
+        ("filter" = Option<String>, Query, description = "A CQL2 filter over the queryables (see /queryables)"),
+        ("filter-lang" = Option<String>, Query, description = "`cql2-text` (default) or `cql2-json`"),
+        ("filter-crs" = Option<String>, Query, description = "Only `http://www.opengis.net/def/crs/OGC/1.3/CRS84` (or EPSG:4326)"),
+        ("sortby" = Option<String>, Query, description = "Sort fields, comma separated, `-` for descending: `-properties.eo:cloud_cover,id` (see /sortables)"),
+        ("fields" = Option<String>, Query, description = "Members to include or (`-`) exclude: `id,properties.eo:cloud_cover,-geometry`"),
+        ("query" = Option<String>, Query, description = "A query-extension object as JSON text: `{\"eo:cloud_cover\":{\"lt\":10}}`"),
+        ("q" = Option<String>, Query, description = "Free text over title, description and keywords: terms, \"phrases\", AND, OR, +required, -excluded"),
         ("limit" = Option<i64>, Query, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
     ),
@@ -50,7 +57,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
 /// Item search with a JSON body.
 #[utoipa::path(post, path = "/search", tag = "Item Search",
     request_body(content = Object, content_type = "application/json",
-        description = "ids, collections, bbox, intersects, datetime, limit, token"),
+        description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token"),
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
