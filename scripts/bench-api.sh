@@ -40,6 +40,12 @@ done
 bbox_datetime="$base/search?limit=10&bbox=-10,30,40,60&datetime=2022-01-01T00:00:00Z/2022-06-30T00:00:00Z"
 ids="$base/search?ids=item-000-00000042,item-003-00000777,item-007-00001234"
 item="$base/collections/collection-004/items/item-004-00000099"
+# The extensions (docs/searching.md), URL-encoded.
+filter="$base/search?limit=10&bbox=-10,30,40,60&filter=%22eo%3Acloud_cover%22%20%3C%2010"
+sorted="$base/search?limit=10&sortby=-properties.eo%3Acloud_cover"
+sorted_deep=$(curl -sf "$sorted" | python3 -c "import json,sys; print([l['href'] for l in json.load(sys.stdin)['links'] if l['rel']=='next'][0])")
+index_only="$base/search?limit=1000&fields=id,collection,geometry,bbox,properties.datetime,properties.eo%3Acloud_cover"
+fetched_fields="$base/search?limit=1000&fields=id,properties.eo%3Acloud_cover,assets"
 
 run() {
   local name="$1" url="$2" script="${3:-}"
@@ -68,6 +74,11 @@ run "page 100 of limit=100" "$deep"
 run "first page, limit=100" "$base/search?limit=100"
 run "limit=1000" "$base/search?limit=1000"
 run "random 5° bbox + datetime" "$base" "$root/scripts/bench-random-bbox.lua"
+run "filter cloud<10 + bbox" "$filter"
+run "sortby -cloud, first page" "$sorted"
+run "sortby -cloud, page 2" "$sorted_deep"
+run "limit=1000 fields, fetched" "$fetched_fields"
+run "limit=1000 fields, index-only" "$index_only"
 echo "server RSS now $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MB, peak $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MB"
 
 soak="${SOAK:-0}"

@@ -5,6 +5,7 @@ use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
 use crate::routes::{self, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
@@ -37,7 +38,7 @@ impl Default for HttpOptions {
         HttpOptions {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
-            body_limit: 1024 * 1024,
+            body_limit: 8 * 1024 * 1024,
         }
     }
 }
@@ -95,6 +96,8 @@ pub fn app(index: Arc<IndexHandle>, io: Arc<Io>, config: ApiConfig, http: &HttpO
 fn with_middleware(routes: Router, http: &HttpOptions) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes
+        // The configured limit is the only one (not also axum's 2 MB default).
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(http.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -71,7 +71,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STAC_INDEXED_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
     /// The largest request body accepted, in bytes.
-    #[arg(long, env = "STAC_INDEXED_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "STAC_INDEXED_BODY_LIMIT", default_value_t = 8 * 1024 * 1024)]
     body_limit: usize,
     /// Seconds to let requests in flight finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "STAC_INDEXED_SHUTDOWN_GRACE", default_value_t = 10)]
