@@ -1,25 +1,21 @@
 """pystac-client against a real `stac-indexed serve` over the sample catalog.
 
 Run by scripts/test-python.sh (part of scripts/test.sh). A session fixture
-builds the release binary, indexes sample-data/ into a temporary directory and
-serves it on a free port of 127.0.0.1; every expected answer is computed here,
-in Python, from the sample item JSON files (shapely for geometry), never from
-the server.
+(conftest.py) builds the release binary, indexes sample-data/ into a temporary
+directory and serves it on a free port of 127.0.0.1; every expected answer is
+computed here, in Python, from the sample item JSON files (shapely for
+geometry), never from the server.
 
-Not covered (not implemented yet): filter, sortby, fields, query, q.
+The search extensions (filter, sortby, fields, query, q, /queryables,
+/sortables) are in test_search_extensions.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,99 +26,9 @@ from shapely.geometry import box, shape
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample-data"
-WRAPPER = ROOT / "scripts" / "stac-indexed"
-READY_TIMEOUT = 180  # seconds: the wrapper may have to wait for cargo
 PAGE = 3  # a small page size, so that every search spans several pages
 
 COLLECTION_IDS = {"sentinel-2-l2a", "landsat-c2-l2", "sentinel-1-grd"}
-
-# ---------------------------------------------------------------------------
-# Fixtures
-# ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ping(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_mgmt/ping", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> str:
-    """Builds, indexes sample-data and serves it; yields the base URL."""
-    tmp = tmp_path_factory.mktemp("stac-indexed")
-    index = tmp / "index"
-    env = dict(os.environ, STAC_INDEXED_CACHE_DIR=str(tmp / "server-cache"))
-
-    # The wrapper builds the release binary when needed.
-    subprocess.run([str(WRAPPER), "--version"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [str(WRAPPER), "index", "sample-data/catalog.json",
-         "--config", "sample-data/index-config.json", "--out", str(index)],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "server.log"
-    log = open(log_path, "wb")
-    # Its own session, so that stopping it stops everything it started.
-    proc = subprocess.Popen(
-        [str(WRAPPER), "serve", "--index", str(index),
-         "--addr", f"127.0.0.1:{port}", "--reload-interval", "0"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not _ping(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop()
-                tail = log_path.read_text(errors="replace")[-3000:]
-                pytest.fail(f"the server did not answer {url}/_mgmt/ping "
-                            f"(exit code {proc.returncode}); its log ends:\n{tail}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop()
-
-
-@pytest.fixture(scope="session")
-def items() -> dict[str, dict]:
-    """Every sample item, by id: the independent truth."""
-    found: dict[str, dict] = {}
-    for path in sorted(SAMPLE.glob("**/items/*.json")):
-        item = json.loads(path.read_text())
-        assert item["id"] not in found, f"duplicate item id {item['id']}"
-        found[item["id"]] = item
-    assert len(found) == 50
-    return found
-
-
-@pytest.fixture(scope="session")
-def client(server) -> Client:
-    return Client.open(server)
-
 
 # ---------------------------------------------------------------------------
 # Expected answers, from the JSON files
@@ -217,10 +123,8 @@ def test_open_and_conformance(client):
     for cls in (ConformanceClasses.CORE, ConformanceClasses.ITEM_SEARCH,
                 ConformanceClasses.COLLECTIONS, ConformanceClasses.FEATURES):
         assert client.conforms_to(cls), f"does not conform to {cls.name}"
-    # Not implemented yet, so not announced.
-    for cls in (ConformanceClasses.FILTER, ConformanceClasses.SORT,
-                ConformanceClasses.FIELDS, ConformanceClasses.QUERY):
-        assert not client.conforms_to(cls), f"announces {cls.name}"
+    # The extension classes (filter, sort, fields, query) are tested, each
+    # when advertised, in test_search_extensions.py.
 
 
 def test_get_collections(client):
@@ -243,7 +147,7 @@ def test_collection_get_items(client, items, collection_id):
     "S2A_MSIL2A_20240223T102021_T32TNS",  # MultiPolygon
     "LC08_L2SP_194027_20240120",  # Point
     "LC09_L2SP_074072_20240318",  # antimeridian
-    "S1A_IW_GRDH_20240208T053019",  # datetime null, range only
+    "S2B_MSIL2A_20240219T101859_T32TQR",  # datetime null, range only
 ])
 def test_collection_get_item(client, items, item_id):
     truth = items[item_id]

@@ -17,7 +17,9 @@
 //!   includes. Entries are trimmed (a `+` that reached us form-decoded as a
 //!   space still means include) and empty entries are skipped.
 //! - POST: `"fields": {"include": [...], "exclude": [...]}`. Either list may
-//!   be missing or `null`; `"fields": null` and `"fields": {}` are allowed.
+//!   be missing or `null`; `"fields": {}` is allowed. `"fields": null` is
+//!   no `fields` at all (the full item): every null member of a search body
+//!   means absent.
 //!   Any other member (such as `includes`, an old client spelling) or shape is
 //!   a 400 rather than silently ignored.
 //! - A field is a dot-separated path of object members:
@@ -33,10 +35,10 @@
 //!
 //! # Which members are returned
 //!
-//! - No `fields` parameter: the full item (the caller does not use this
-//!   module).
-//! - Nothing included and nothing excluded (`fields=`, `{}`, `null`, lists
-//!   null or empty): the **default set** (rule 1): `type`, `stac_version`,
+//! - No `fields` parameter (or `"fields": null`): the full item (the caller
+//!   does not use this module).
+//! - Nothing included and nothing excluded (`fields=`, `{}`, lists null or
+//!   empty): the **default set** (rule 1): `type`, `stac_version`,
 //!   `id`, `geometry`, `bbox`, `links`, `assets`, `properties.datetime`.
 //!   Rule 1 also recommends `properties.start_datetime` and
 //!   `properties.end_datetime` when `datetime` is null; we keep them

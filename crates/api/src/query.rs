@@ -16,7 +16,7 @@ use duckdb::types::Value as SqlValue;
 use duckdb::{Connection, params_from_iter};
 use serde_json::json;
 use stac_indexed_filter::spatial::INTERSECTS;
-use stac_indexed_filter::{Scope, Sql, to_sql};
+use stac_indexed_filter::{Scope, Sql, query_to_expr, to_sql};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
 /// A WHERE clause with its parameters.
@@ -50,8 +50,12 @@ impl Filter {
         if let Some(interval) = search.datetime {
             filter.push_interval(interval);
         }
-        for expression in [&search.filter, &search.query].into_iter().flatten() {
+        if let Some(expression) = &search.filter {
             filter.push_sql(to_sql(expression, scope)?);
+        }
+        if let Some(query) = &search.query {
+            let expression = query_to_expr(&serde_json::Value::Object(query.clone()), scope)?;
+            filter.push_sql(to_sql(&expression, scope)?);
         }
         if let Some(q) = &search.q {
             filter.push_sql(q.to_sql());

@@ -6,7 +6,7 @@ use crate::sort::{self, SortBy};
 use crate::{Error, Result};
 use chrono::DateTime;
 use serde_json::{Map, Value};
-use stac_indexed_filter::{Expr, FilterLang, TextQuery, parse_filter, parse_q, query_to_expr};
+use stac_indexed_filter::{Expr, FilterLang, TextQuery, parse_filter, parse_q};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
 /// A validated search.
@@ -24,8 +24,9 @@ pub struct Search {
     pub datetime: Option<Interval>,
     /// A CQL2 filter (the filter extension).
     pub filter: Option<Expr>,
-    /// The `query` object (the query extension), as a CQL2 expression.
-    pub query: Option<Expr>,
+    /// The `query` object (the query extension); it becomes CQL2 with the
+    /// types of the searched collections' queryables.
+    pub query: Option<Map<String, Value>>,
     /// Free text (`q`).
     pub q: Option<TextQuery>,
     /// The sort fields, before the unique tie-breaker (empty: the index's order).
@@ -146,9 +147,7 @@ impl Search {
         let lang = text_member("filter-lang")?.map(str::parse).transpose()?;
         let search = Search {
             ids: member("ids").map(|v| string_list(v, "ids")).transpose()?,
-            collections: member("collections")
-                .map(|v| string_list(v, "collections"))
-                .transpose()?,
+            collections: member("collections").map(collections_json).transpose()?,
             bbox: member("bbox").map(parse_bbox_json).transpose()?,
             intersects: member("intersects").map(parse_intersects).transpose()?,
             datetime: member("datetime")
@@ -161,7 +160,7 @@ impl Search {
             filter: member("filter")
                 .map(|filter| parse_filter(filter, lang.unwrap_or_else(|| post_filter_lang(filter))))
                 .transpose()?,
-            query: member("query").map(query_to_expr).transpose()?,
+            query: member("query").map(query_object).transpose()?,
             q: member("q").map(parse_q).transpose()?,
             sortby: member("sortby").map(sort::parse_json).transpose()?.unwrap_or_default(),
             fields: member("fields").map(Fields::from_json).transpose()?,
@@ -204,10 +203,17 @@ fn post_filter_lang(filter: &Value) -> FilterLang {
     }
 }
 
-fn parse_query_text(text: &str) -> Result<Expr> {
+fn parse_query_text(text: &str) -> Result<Map<String, Value>> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| Error::bad_request(format!("query is not valid JSON: {e}")))?;
-    Ok(query_to_expr(&value)?)
+    query_object(&value)
+}
+
+fn query_object(value: &Value) -> Result<Map<String, Value>> {
+    value
+        .as_object()
+        .cloned()
+        .ok_or_else(|| Error::bad_request("query must be a JSON object of properties"))
 }
 
 fn comma_list(text: &str) -> Vec<String> {
@@ -216,6 +222,14 @@ fn comma_list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// POST `collections`: an array of ids, or (leniently) one id as a string.
+fn collections_json(value: &Value) -> Result<Vec<String>> {
+    match value {
+        Value::String(id) => Ok(vec![id.clone()]),
+        other => string_list(other, "collections"),
+    }
 }
 
 fn string_list(value: &Value, name: &str) -> Result<Vec<String>> {

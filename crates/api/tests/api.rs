@@ -712,7 +712,6 @@ async fn search_by_datetime_instants_and_intervals() {
         "S2A_MSIL2A_20240322T101549_T32TPR",
         "LC08_L2SP_193029_20240205",
         "LC08_L2SP_193029_20240503",
-        "S1A_IW_GRDH_20240208T053019",
     ];
     for id in range_only {
         let item = sample_item(id);

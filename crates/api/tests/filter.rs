@@ -227,7 +227,12 @@ fn within(t: Option<DateTime<Utc>>, start: &str, end: &str) -> bool {
 /// Filters where cql2's evaluator is known to be wrong (see the filter
 /// crate's oracle tests), with expectations written by hand.
 fn hand_written() -> Vec<(&'static str, BTreeSet<String>)> {
-    let platform = |i: &SampleItem| i.json["properties"]["platform"].as_str().unwrap_or_default().to_string();
+    let platform = |i: &SampleItem| {
+        i.json["properties"]["platform"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     vec![
         // The evaluator reads a BBOX with west > east as the box between
         // them; STAC reads it as crossing the antimeridian.
@@ -607,7 +612,10 @@ async fn syntax_errors_are_400s_that_say_where() {
     let description = api
         .get(&with_query(
             "/search",
-            &[("filter", r#"{"op": "=", "args": [{"property": "gsd"}, 10}"#), ("filter-lang", "cql2-json")],
+            &[
+                ("filter", r#"{"op": "=", "args": [{"property": "gsd"}, 10}"#),
+                ("filter-lang", "cql2-json"),
+            ],
         ))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
@@ -671,9 +679,12 @@ async fn filter_lang_and_filter_crs_are_checked() {
     )
     .await
     .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
-    api.get(&with_query("/search", &[("filter", "gsd = 10"), ("filter-lang", "cql2-json")]))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+    api.get(&with_query(
+        "/search",
+        &[("filter", "gsd = 10"), ("filter-lang", "cql2-json")],
+    ))
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
 
     let gsd30 = expected(|i| i.json["properties"]["gsd"] == 30);
     for crs in ["EPSG:3857", "http://www.opengis.net/def/crs/EPSG/0/3857", "nonsense"] {

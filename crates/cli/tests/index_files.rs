@@ -60,7 +60,7 @@ fn the_sample_catalog_indexes_completely() {
     assert_eq!(manifest["counts"]["errors"], 0);
     assert_eq!(manifest["catalog"]["id"], "stac-indexed-sample");
     assert_eq!(manifest["previous_index_id"], Value::Null);
-    assert_eq!(manifest["config"]["fields"].as_array().unwrap().len(), 7);
+    assert_eq!(manifest["config"]["fields"].as_array().unwrap().len(), 8);
     assert!(
         manifest["root_uri"]
             .as_str()
@@ -389,7 +389,7 @@ fn reindexing_reports_changes_and_gc_keeps_the_newest() {
     );
     let manifest = manifest(out.path());
     assert_eq!(manifest["previous_index_id"], first_id);
-    assert_eq!(manifest["config"]["fields"].as_array().unwrap().len(), 7);
+    assert_eq!(manifest["config"]["fields"].as_array().unwrap().len(), 8);
     let cloud = column(&format!(
         "SELECT \"eo:cloud_cover\" FROM read_parquet('{}') WHERE id = 'S2A_MSIL2A_20240105T101401_T32TPR'",
         table(out.path(), "items")

@@ -77,16 +77,18 @@ pub fn parse_filter(filter: &Value, lang: FilterLang) -> Result<Expr> {
             let value: Value = serde_json::from_str(text).map_err(|e| Error::Syntax(format!("cql2-json: {e}")))?;
             json_expr(&value)
         }),
-        (FilterLang::Cql2Json, Value::Object(_)) => on_parser_thread(|| json_expr(filter)),
+        (FilterLang::Cql2Json, Value::Object(_) | Value::Bool(_)) => on_parser_thread(|| json_expr(filter)),
         (FilterLang::Cql2Json, _) => Err(Error::Syntax(
-            "a cql2-json filter must be an object (or a string holding one)".into(),
+            "a cql2-json filter must be an object or a boolean (or a string holding one)".into(),
         )),
     }
 }
 
 fn json_expr(value: &Value) -> Result<Expr> {
-    if !value.is_object() {
-        return Err(Error::Syntax("a cql2-json filter must be an object".into()));
+    if !(value.is_object() || value.is_boolean()) {
+        return Err(Error::Syntax(
+            "a cql2-json filter must be an object or a boolean".into(),
+        ));
     }
     serde_json::from_value(value.clone()).map_err(|e| Error::Syntax(format!("cql2-json: not a valid expression ({e})")))
 }

@@ -10,7 +10,7 @@
 //! ([`spatial::register_functions`]).
 //!
 //! ```text
-//! let expr = parse_filter(&filter, lang)?;      // or query_to_expr(&query)?
+//! let expr = parse_filter(&filter, lang)?;      // or query_to_expr(&query, &scope)?
 //! let sql = to_sql(&expr, &queryables.scope(collections))?;
 //! let text = parse_q(&q)?.to_sql();             // free text
 //! ```

@@ -706,7 +706,8 @@ fn the_query_extension_goes_through_the_same_checks() {
     let connection = database(&items);
     let queryables = queryables();
     let run = |query: Value| -> Result<Vec<String>, Error> {
-        let sql = to_sql(&query_to_expr(&query)?, &queryables.scope(None))?;
+        let scope = queryables.scope(None);
+        let sql = to_sql(&query_to_expr(&query, &scope)?, &scope)?;
         Ok(select(&connection, &sql).unwrap())
     };
     assert_eq!(

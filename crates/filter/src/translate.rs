@@ -113,6 +113,20 @@ fn arity<'e>(op: &str, args: &'e [Box<Expr>], count: usize) -> Result<&'e [Box<E
     }
 }
 
+/// BETWEEN's three operands. The pre-1.0 cql2-json spelling
+/// `{"op": "between", "args": [x, [low, high]]}` (which some clients and
+/// stac-api-validator still send) is read as `[x, low, high]`.
+fn between_operands(args: &[Box<Expr>]) -> Result<[&Expr; 3]> {
+    if let [value, range] = args
+        && let Expr::Array(bounds) = &**range
+        && let [low, high] = bounds.as_slice()
+    {
+        return Ok([value, low, high]);
+    }
+    let args = arity("between", args, 3)?;
+    Ok([&args[0], &args[1], &args[2]])
+}
+
 const COMPARISONS: [&str; 6] = ["=", "<>", "<", "<=", ">", ">="];
 const ARITHMETIC: [&str; 7] = ["+", "-", "*", "/", "%", "^", "div"];
 const ARRAYS: [&str; 4] = ["a_equals", "a_contains", "a_containedBy", "a_overlaps"];
@@ -149,7 +163,7 @@ impl Translator<'_, '_> {
             }
             _ if COMPARISONS.contains(&op) => self.comparison(op, arity(op, args, 2)?, depth),
             "like" => self.like(arity(op, args, 2)?, depth),
-            "between" => self.between(arity(op, args, 3)?, depth),
+            "between" => self.between(between_operands(args)?, depth),
             "in" => self.in_list(arity(op, args, 2)?, depth),
             _ if temporal::is_relation(op) => self.temporal(op, arity(op, args, 2)?),
             _ if ARRAYS.contains(&op) => self.array(op, arity(op, args, 2)?),
@@ -306,13 +320,13 @@ impl Translator<'_, '_> {
         Ok(Sql::template(&["(", " LIKE ", " ESCAPE '\\')"], &[&value, &pattern]))
     }
 
-    fn between(&self, args: &[Box<Expr>], depth: usize) -> Result<Sql> {
-        let (sql, ty) = self.same_type(&[&args[0], &args[1], &args[2]], depth)?;
+    fn between(&self, args: [&Expr; 3], depth: usize) -> Result<Sql> {
+        let (sql, ty) = self.same_type(&args, depth)?;
         if let Some(ty @ (Type::TextArray | Type::Geometry | Type::Boolean)) = ty {
             return Err(Error::Invalid(format!(
                 "BETWEEN does not apply to {} ({})",
                 ty.name(),
-                describe(&args[0])
+                describe(args[0])
             )));
         }
         Ok(Sql::template(
