@@ -29,7 +29,10 @@
 #
 # The validator's exit code is not reliable (0 after a crash, and when it
 # skips everything), so a run passes only when its output has the line
-# "Errors: none" and contains neither "Failed." nor "CRITICAL".
+# "Errors: none" and contains neither "Failed." nor "CRITICAL" -- or when
+# each of its errors is one of KNOWN_VALIDATOR_ERRORS below: checks of the
+# validator itself that contradict the specification, each shown with its
+# evidence in docs/conformance.md. Any other error fails the run.
 # Prints PASS or FAIL with the number of errors and warnings of each run;
 # exits 1 when any run fails.
 set -euo pipefail
@@ -111,6 +114,29 @@ query_args=(
   --query-in-field instruments --query-in-values msi
 )
 
+# Errors of the validator's own making (docs/conformance.md, "Validator
+# defects"), as extended regular expressions over the whole error line.
+KNOWN_VALIDATOR_ERRORS=(
+  # Fields: a JSON null member is an absent member in every search body here
+  # (the full item); the specification does not make `"fields": null` an error.
+  '^- \[Item Search - Fields Ext\] : POST http://127\.0\.0\.1:[0-9]+/search params=None body=\{"fields": null\} had unexpected status code 200 instead of 400: $'
+  # Fields: it requires exactly 5 top-level members for include
+  # properties.eo:cloud_cover + exclude properties; the right answer is
+  # properties (with only eo:cloud_cover) plus the always-kept id, type, collection.
+  "^- \\[Item Search - Fields Ext\\] : POST \\{'fields': \\{'exclude': \\['properties'\\], 'include': \\['properties\\.eo:cloud_cover'\\]\\}\\} response contained fewer than 5 fields \\['collection', 'id', 'properties', 'type'\\]$"
+)
+
+# The error lines of a report that are not known validator defects.
+unknown_errors() {
+  local pattern
+  sed -n '/^Errors:/,$p' "$1" | grep '^- ' | while IFS= read -r line; do
+    for pattern in "${KNOWN_VALIDATOR_ERRORS[@]}"; do
+      grep -qE -- "$pattern" <<<"$line" && continue 2
+    done
+    printf '%s\n' "$line"
+  done
+}
+
 # "- " lines after "Warnings:" (up to "Errors") and after "Errors:".
 count() {
   awk -v section="$1" '
@@ -122,22 +148,25 @@ count() {
 
 failed=()
 summary=()
-# run NAME REPORT DESCRIPTION VALIDATOR-ARGS...
+# run NAME REPORT DESCRIPTION VALIDATOR-ARGS... (COLLECTION=... overrides the collection)
 run() {
   local name=$1 out=$2 what=$3 rc warnings errors
   shift 3
   set +e
   timeout 900 "$venv/bin/python" scripts/stac_api_validator_offline.py \
-    --root-url "$url" --collection "$collection" --geometry "$geometry" \
+    --root-url "$url" --collection "${COLLECTION:-$collection}" --geometry "$geometry" \
     "$@" >"$out" 2>&1
   rc=$?
   set -e
   warnings=$(count w "$out")
   errors=$(count e "$out")
   { echo "== stac-api-validator: $name ($what)"; cat "$out"; } >&2
-  if [ "$rc" -eq 0 ] && grep -qx 'Errors: none' "$out" \
-    && ! grep -qF 'Failed.' "$out" && ! grep -qF 'CRITICAL' "$out"; then
-    summary+=("PASS $name ($what): 0 errors, $warnings warnings; output in $out")
+  if ! grep -qF 'Failed.' "$out" && ! grep -qF 'CRITICAL' "$out" \
+    && { { [ "$rc" -eq 0 ] && grep -qx 'Errors: none' "$out"; } \
+      || { grep -qx 'Errors:' "$out" && [ -z "$(unknown_errors "$out")" ]; }; }; then
+    local known=""
+    [ "$errors" -gt 0 ] && known=" (all known validator defects, docs/conformance.md)"
+    summary+=("PASS $name ($what): $errors errors$known, $warnings warnings; output in $out")
   else
     local why="$errors errors, $warnings warnings"
     grep -qF 'Failed.' "$out" && why="crashed (Failed.), $why"
@@ -158,7 +187,10 @@ if advertises 'item-search#filter'; then
     --conformance core --conformance item-search --conformance filter
 else not_advertised+=(filter); fi
 if advertises 'item-search#sort'; then
-  run sort "$artifacts/stac-api-validator-sort.txt" "core, item-search#sort" \
+  # The validator's sort check calls Python's sorted() on the datetimes and
+  # crashes on a null one (allowed in STAC when start/end are given); every
+  # sample collection but sentinel-1-grd has such items (docs/conformance.md).
+  COLLECTION=sentinel-1-grd run sort "$artifacts/stac-api-validator-sort.txt" "core, item-search#sort" \
     --conformance core --conformance 'item-search#sort'
 else not_advertised+=(item-search#sort); fi
 if advertises 'item-search#fields'; then
