@@ -79,6 +79,14 @@ run "sortby -cloud, first page" "$sorted"
 run "sortby -cloud, page 2" "$sorted_deep"
 run "limit=1000 fields, fetched" "$fetched_fields"
 run "limit=1000 fields, index-only" "$index_only"
+# Different items every request (random 30° boxes, up to 1000 items each):
+# the fetched answer reads item files, the index-only one does not.
+export BENCH_SIZE=30
+BENCH_QUERY="&limit=1000&fields=id,properties.eo%3Acloud_cover,assets" \
+  run "random 30° fields, fetched" "$base" "$root/scripts/bench-random-bbox.lua"
+BENCH_QUERY="&limit=1000&fields=id,bbox,properties.datetime,properties.eo%3Acloud_cover" \
+  run "random 30° fields, index-only" "$base" "$root/scripts/bench-random-bbox.lua"
+unset BENCH_SIZE
 echo "server RSS now $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MB, peak $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MB"
 
 soak="${SOAK:-0}"

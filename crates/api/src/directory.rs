@@ -137,6 +137,45 @@ impl Directory {
 
     /// A page of a search.
     pub fn page(&self, search: &Search, scope: Option<&str>, boundary: Option<Boundary>, limit: usize) -> Page {
+        match self.core_rows(search, scope) {
+            CoreRows::Sorted(seqs) => page_of_sorted(self, &seqs, boundary, limit),
+            CoreRows::Ranges(ranges) => {
+                let matched = ranges.iter().map(|r| r.len() as u64).sum();
+                let mut page = page_of_ranges(self, &ranges, boundary, limit);
+                page.matched = matched;
+                page
+            }
+        }
+    }
+
+    /// A page of a search whose extension filters (filter, query, q),
+    /// evaluated elsewhere, matched exactly the rows `allowed` (sorted,
+    /// distinct): the directory applies the rest of the search.
+    pub fn page_within(
+        &self,
+        search: &Search,
+        scope: Option<&str>,
+        allowed: &[u32],
+        boundary: Option<Boundary>,
+        limit: usize,
+    ) -> Page {
+        let seqs: Vec<u32> = match self.core_rows(search, scope) {
+            CoreRows::Sorted(seqs) => intersect_sorted(&seqs, allowed),
+            CoreRows::Ranges(ranges) => ranges
+                .iter()
+                .flat_map(|range| {
+                    let start = allowed.partition_point(|s| *s < range.start);
+                    let end = allowed.partition_point(|s| *s < range.end);
+                    allowed[start..end].iter().copied()
+                })
+                .collect(),
+        };
+        page_of_sorted(self, &seqs, boundary, limit)
+    }
+
+    /// The rows the core parameters of a search match (ids, collections,
+    /// bbox, intersects, datetime), within one collection when `scope` is given.
+    fn core_rows(&self, search: &Search, scope: Option<&str>) -> CoreRows {
         let mut collections: Option<Vec<&str>> = search
             .collections
             .as_ref()
@@ -148,23 +187,16 @@ impl Directory {
             });
         }
         if search.bbox.is_some() || search.intersects.is_some() || search.datetime.is_some() {
-            let seqs = self.matching(search, collections.as_deref());
-            return page_of_sorted(self, &seqs, boundary, limit);
+            return CoreRows::Sorted(self.matching(search, collections.as_deref()));
         }
         match &search.ids {
             Some(ids) => {
                 let mut seqs = self.seqs_of_ids(ids, collections.as_deref());
                 seqs.sort_unstable();
                 seqs.dedup();
-                page_of_sorted(self, &seqs, boundary, limit)
+                CoreRows::Sorted(seqs)
             }
-            None => {
-                let ranges = self.ranges_of(collections.as_deref());
-                let matched = ranges.iter().map(|r| r.len() as u64).sum();
-                let mut page = page_of_ranges(self, &ranges, boundary, limit);
-                page.matched = matched;
-                page
-            }
+            None => CoreRows::Ranges(self.ranges_of(collections.as_deref())),
         }
     }
 
@@ -200,7 +232,8 @@ impl Directory {
         seqs
     }
 
-    fn hit(&self, seq: u32) -> Hit {
+    /// The row with this seq, as a hit.
+    pub fn hit(&self, seq: u32) -> Hit {
         let row = &self.rows[seq as usize];
         Hit {
             seq: seq as i64,
@@ -209,7 +242,6 @@ impl Directory {
             href: row.href.to_string(),
             content_hash: row.content_hash.to_string(),
             sort_key: Vec::new(),
-            columns: Vec::new(),
         }
     }
 
@@ -235,6 +267,31 @@ impl Directory {
             .map(|hit| hit.seq as u32)
             .collect()
     }
+}
+
+/// The rows a search's core parameters match.
+enum CoreRows {
+    /// These seqs, sorted and distinct.
+    Sorted(Vec<u32>),
+    /// Every seq in these ranges (sorted, disjoint).
+    Ranges(Vec<Range<u32>>),
+}
+
+/// The seqs in both sorted, distinct lists.
+fn intersect_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut both) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both
 }
 
 /// The geometry a search must intersect: its `intersects`, or its `bbox` as polygons.

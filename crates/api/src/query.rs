@@ -8,16 +8,19 @@
 //! one of the index's own columns. Spatial filters prune with the bbox
 //! columns and then test the geometry exactly (`st_intersects`).
 
+use crate::directory::Directory;
 use crate::paging::{Direction, Keyset};
 use crate::search::{Interval, Search};
 use crate::sort::{Order, token_value};
 use crate::{Error, Result};
+use arrow_array::{Array, Int64Array};
 use duckdb::types::Value as SqlValue;
 use duckdb::{Connection, params_from_iter};
 use serde_json::json;
 use stac_indexed_filter::spatial::INTERSECTS;
 use stac_indexed_filter::{Scope, Sql, query_to_expr, to_sql};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
+use std::collections::{HashMap, HashSet};
 
 /// A WHERE clause with its parameters.
 #[derive(Clone, Debug, Default)]
@@ -50,17 +53,29 @@ impl Filter {
         if let Some(interval) = search.datetime {
             filter.push_interval(interval);
         }
+        filter.push_extensions(search, scope)?;
+        Ok(filter)
+    }
+
+    /// Only the extension filters of a search (filter, query, q).
+    pub fn extensions(search: &Search, scope: &Scope<'_>) -> Result<Filter> {
+        let mut filter = Filter::default();
+        filter.push_extensions(search, scope)?;
+        Ok(filter)
+    }
+
+    fn push_extensions(&mut self, search: &Search, scope: &Scope<'_>) -> Result<()> {
         if let Some(expression) = &search.filter {
-            filter.push_sql(to_sql(expression, scope)?);
+            self.push_sql(to_sql(expression, scope)?);
         }
         if let Some(query) = &search.query {
             let expression = query_to_expr(&serde_json::Value::Object(query.clone()), scope)?;
-            filter.push_sql(to_sql(&expression, scope)?);
+            self.push_sql(to_sql(&expression, scope)?);
         }
         if let Some(q) = &search.q {
-            filter.push_sql(q.to_sql());
+            self.push_sql(q.to_sql());
         }
-        Ok(filter)
+        Ok(())
     }
 
     fn push_sql(&mut self, sql: Sql) {
@@ -191,18 +206,24 @@ pub struct Hit {
     pub content_hash: String,
     /// The values of the sort fields (empty in the default order).
     pub sort_key: Vec<serde_json::Value>,
-    /// The values of the page's extra columns (see [`PageQuery::columns`]).
-    pub columns: Vec<SqlValue>,
 }
 
 /// The columns every hit selects, before its sort columns.
 const HIT_COLUMNS: &str = "seq, collection, id, href, content_hash";
 
 impl Hit {
-    /// A hit from a row of [`HIT_COLUMNS`], then `sort_columns` sort values,
-    /// then `extra_columns` more.
-    fn from_row(row: &duckdb::Row<'_>, sort_columns: usize, extra_columns: usize) -> duckdb::Result<Hit> {
-        let extra = 5 + sort_columns;
+    /// A hit from a row of `seq` and then `sort_columns` sort values, completed by the directory.
+    fn from_seq_row(directory: &Directory, row: &duckdb::Row<'_>, sort_columns: usize) -> duckdb::Result<Hit> {
+        let seq: i64 = row.get(0)?;
+        let mut hit = directory.hit(seq as u32);
+        hit.sort_key = (1..1 + sort_columns)
+            .map(|i| row.get::<_, SqlValue>(i).map(token_value))
+            .collect::<duckdb::Result<_>>()?;
+        Ok(hit)
+    }
+
+    /// A hit from a row of [`HIT_COLUMNS`], then `sort_columns` sort values.
+    fn from_row(row: &duckdb::Row<'_>, sort_columns: usize) -> duckdb::Result<Hit> {
         Ok(Hit {
             seq: row.get(0)?,
             collection: row.get(1)?,
@@ -211,9 +232,6 @@ impl Hit {
             content_hash: row.get(4)?,
             sort_key: (5..5 + sort_columns)
                 .map(|i| row.get::<_, SqlValue>(i).map(token_value))
-                .collect::<duckdb::Result<_>>()?,
-            columns: (extra..extra + extra_columns)
-                .map(|i| row.get::<_, SqlValue>(i))
                 .collect::<duckdb::Result<_>>()?,
         })
     }
@@ -243,18 +261,17 @@ pub struct PageQuery {
     pub keyset: Option<Keyset>,
     /// How many.
     pub limit: usize,
-    /// Columns (SQL expressions over `items`) to read for each hit too.
-    pub columns: Vec<String>,
 }
 
-/// Runs a keyset-paged search: `limit` rows after (or before) the keyset, in `order`.
-pub fn page(connection: &Connection, query: &PageQuery) -> Result<Page> {
+/// Runs a keyset-paged search: `limit` rows after (or before) the keyset, in
+/// `order`. With a row directory, only the seqs and sort values are read
+/// from the index (narrow rows sort faster), and the directory gives the rest.
+pub fn page(connection: &Connection, query: &PageQuery, directory: Option<&Directory>) -> Result<Page> {
     let PageQuery {
         filter,
         order,
         keyset,
         limit,
-        columns,
     } = query;
     let (keyset, limit) = (keyset.as_ref(), *limit);
     let mut params = filter.params.clone();
@@ -273,9 +290,8 @@ pub fn page(connection: &Connection, query: &PageQuery) -> Result<Page> {
         }
     };
     let sort_columns: Vec<&str> = order.columns().collect();
-    let select = std::iter::once(HIT_COLUMNS)
-        .chain(sort_columns.iter().copied())
-        .chain(columns.iter().map(String::as_str));
+    let leading = if directory.is_some() { "seq" } else { HIT_COLUMNS };
+    let select = std::iter::once(leading).chain(sort_columns.iter().copied());
     let sql = format!(
         "SELECT {} FROM items WHERE {}{keyset_sql} ORDER BY {} LIMIT {}",
         select.collect::<Vec<_>>().join(", "),
@@ -285,8 +301,9 @@ pub fn page(connection: &Connection, query: &PageQuery) -> Result<Page> {
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let mut hits = statement
-        .query_map(params_from_iter(params.iter()), |row| {
-            Hit::from_row(row, order.column_count(), columns.len())
+        .query_map(params_from_iter(params.iter()), |row| match directory {
+            Some(directory) => Hit::from_seq_row(directory, row, order.column_count()),
+            None => Hit::from_row(row, order.column_count()),
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let more = hits.len() > limit;
@@ -313,6 +330,60 @@ pub fn page(connection: &Connection, query: &PageQuery) -> Result<Page> {
     })
 }
 
+/// The seqs of every row a filter matches, sorted. Only the filter's own
+/// columns are read (the row directory does the rest of the search).
+pub fn matching_seqs(connection: &Connection, filter: &Filter) -> Result<Vec<u32>> {
+    let sql = format!("SELECT seq FROM items WHERE {}", filter.sql());
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut seqs = Vec::new();
+    for batch in statement.query_arrow(params_from_iter(filter.params.iter()))? {
+        let column = batch.column(0);
+        let values = column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| Error::Internal(format!("seq is {}, not BIGINT", column.data_type())))?;
+        seqs.extend(values.values().iter().map(|seq| *seq as u32));
+    }
+    if !seqs.is_sorted() {
+        seqs.sort_unstable();
+    }
+    Ok(seqs)
+}
+
+/// Columns (SQL expressions over `items`) of some rows, by seq.
+pub fn columns_of(connection: &Connection, seqs: &[i64], columns: &[String]) -> Result<HashMap<i64, Vec<SqlValue>>> {
+    let (Some(low), Some(high)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let wanted: HashSet<i64> = seqs.iter().copied().collect();
+    // The seqs are integers of ours, written as literals so that DuckDB skips
+    // row groups. A page in the index's order is (nearly) one range: reading
+    // the range and keeping the wanted rows here beats a long IN list.
+    let dense = (high - low) as usize <= 2 * seqs.len();
+    let mut sql = format!(
+        "SELECT seq, {} FROM items WHERE seq BETWEEN {low} AND {high}",
+        columns.join(", ")
+    );
+    if !dense {
+        let list: Vec<String> = seqs.iter().map(i64::to_string).collect();
+        sql.push_str(&format!(" AND seq IN ({})", list.join(", ")));
+    }
+    // Its literals differ per page: not worth a place in the statement cache.
+    let mut statement = connection.prepare(&sql)?;
+    let mut found = HashMap::with_capacity(seqs.len());
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        if wanted.contains(&seq) {
+            let values = (1..=columns.len())
+                .map(|i| row.get::<_, SqlValue>(i))
+                .collect::<duckdb::Result<Vec<_>>>()?;
+            found.insert(seq, values);
+        }
+    }
+    Ok(found)
+}
+
 /// How many rows match a filter.
 pub fn count(connection: &Connection, filter: &Filter) -> Result<u64> {
     let sql = format!("SELECT count(*) FROM items WHERE {}", filter.sql());
@@ -326,6 +397,6 @@ pub fn item(connection: &Connection, collection: &str, id: &str) -> Result<Optio
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {HIT_COLUMNS} FROM items WHERE collection = ? AND id = ?"
     ))?;
-    let mut rows = statement.query_map([collection, id], |row| Hit::from_row(row, 0, 0))?;
+    let mut rows = statement.query_map([collection, id], |row| Hit::from_row(row, 0))?;
     Ok(rows.next().transpose()?)
 }

@@ -1761,6 +1761,19 @@ async fn the_row_directory_answers_exactly_as_duckdb() {
             url::form_urlencoded::byte_serialize(br#"{"type":"Point","coordinates":[179.75,-16.75]}"#)
                 .collect::<String>()
         ),
+        // The extensions: DuckDB finds what the filter matches, the directory the rest.
+        "/search?limit=3&filter=%22eo%3Acloud_cover%22%20%3C%2030".to_string(),
+        "/search?limit=2&bbox=8,45,12,48&filter=gsd%20%3E%3D%2010&datetime=2024-02-01T00:00:00Z/..".to_string(),
+        "/search?collections=sentinel-1-grd&filter=A_CONTAINS(%22sar%3Apolarizations%22%2C%20(%27VH%27))".to_string(),
+        format!("/search?ids=S2A_MSIL2A_20240105T101401_T32TPR,{FIJI}&filter=platform%20LIKE%20%27landsat%25%27"),
+        "/collections/sentinel-2-l2a/items?limit=4&filter=S_INTERSECTS(geometry%2CBBOX(10%2C45%2C12%2C47))".to_string(),
+        "/search?limit=3&q=snow%20OR%20lake".to_string(),
+        "/search?limit=2&query=%7B%22eo%3Acloud_cover%22%3A%7B%22lt%22%3A40%7D%7D&collections=landsat-c2-l2"
+            .to_string(),
+        "/search?limit=4&sortby=-eo%3Acloud_cover,id&filter=gsd%20%3C%2050".to_string(),
+        "/search?limit=5&sortby=datetime&bbox=8,45,12,48".to_string(),
+        "/search?limit=6&fields=id,geometry,properties.eo%3Acloud_cover".to_string(),
+        "/search?limit=6&fields=id,properties.platform&filter=gsd%20%3D%2030&sortby=-id".to_string(),
     ];
     for start in starts {
         // Every page along the next links, and each page's prev page, must match.

@@ -4,6 +4,7 @@
 use super::{base_url, json_response, query_pairs};
 use crate::fetch::RawItem;
 use crate::fields::{Fields, IndexRow, column_json};
+use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
 use crate::paging::{Cursor, Direction, Keyset};
 use crate::query::{self, Filter, Hit, Page, PageQuery};
@@ -19,6 +20,7 @@ use duckdb::types::Value as SqlValue;
 use serde_json::{Map, Value, json};
 use stac_indexed_filter::Queryable;
 use stac_indexed_format::schema::{BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN};
+use std::sync::Arc;
 
 /// Item search with query parameters.
 #[utoipa::path(get, path = "/search", tag = "Item Search",
@@ -126,38 +128,9 @@ pub async fn respond(
         .as_ref()
         .and_then(|fields| fields.index_columns(&scope))
         .map(|columns| columns.into_iter().cloned().collect());
-    let page: Page = match index.directory() {
-        Some(directory) if !search.needs_sql() && index_only.is_none() => {
-            directory.page(&search, collection, keyset.as_ref().map(Keyset::boundary), search.limit)
-        }
-        _ => {
-            let columns = index_only.as_deref().map(index_only_columns).unwrap_or_default();
-            let (search, collection) = (search.clone(), collection.map(str::to_string));
-            let version = index.clone();
-            // Translating a filter can take a while (a large geometry or IN
-            // list): it runs on the blocking thread with the query.
-            index
-                .pool
-                .run(move |connection| {
-                    let scope = version.queryables.scope(collections.as_deref());
-                    let query = PageQuery {
-                        filter: Filter::of(&search, collection.as_deref(), &scope)?,
-                        order,
-                        keyset,
-                        limit: search.limit,
-                        columns,
-                    };
-                    query::page(connection, &query)
-                })
-                .await?
-        }
-    };
-    let features = match (&search.fields, &index_only) {
-        (Some(fields), Some(columns)) => page
-            .hits
-            .iter()
-            .map(|hit| index_only_item(fields, columns, hit))
-            .collect::<Result<Vec<_>>>()?,
+    let page = find_page(&index, &search, collection, collections, order, keyset).await?;
+    let features = match (&search.fields, index_only) {
+        (Some(fields), Some(queryables)) => index_only_items(&index, fields, queryables, &page.hits).await?,
         _ => fetched_items(state, base, search.fields.as_ref(), &page.hits).await?,
     };
     let path: Vec<&str> = match collection {
@@ -203,6 +176,52 @@ pub async fn respond(
     Ok(json_response(GEOJSON, &body))
 }
 
+/// The page of a search. The row directory answers the core parameters
+/// alone; with filter, query or q, DuckDB finds the rows those match and the
+/// directory does the rest; a sortby (or no directory yet) is one SQL query.
+async fn find_page(
+    index: &Arc<IndexVersion>,
+    search: &Search,
+    collection: Option<&str>,
+    collections: Option<Vec<String>>,
+    order: Order,
+    keyset: Option<Keyset>,
+) -> Result<Page> {
+    let limit = search.limit;
+    if let Some(directory) = index.directory()
+        && !search.needs_sql()
+    {
+        return Ok(directory.page(search, collection, keyset.as_ref().map(Keyset::boundary), limit));
+    }
+    let version = index.clone();
+    let (search, collection) = (search.clone(), collection.map(str::to_string));
+    // Translating a filter can take a while (a large geometry or IN list):
+    // it runs on the blocking thread with the query.
+    index
+        .pool
+        .run(move |connection| {
+            let scope = version.queryables.scope(collections.as_deref());
+            let directory = version.directory();
+            match directory {
+                Some(directory) if search.sortby.is_empty() => {
+                    let allowed = query::matching_seqs(connection, &Filter::extensions(&search, &scope)?)?;
+                    let boundary = keyset.as_ref().map(Keyset::boundary);
+                    Ok(directory.page_within(&search, collection.as_deref(), &allowed, boundary, limit))
+                }
+                _ => {
+                    let query = PageQuery {
+                        filter: Filter::of(&search, collection.as_deref(), &scope)?,
+                        order,
+                        keyset,
+                        limit,
+                    };
+                    query::page(connection, &query, directory)
+                }
+            }
+        })
+        .await
+}
+
 /// The items of a page, fetched from their sources, with API links and
 /// only the fields asked for.
 async fn fetched_items(
@@ -226,32 +245,52 @@ async fn fetched_items(
         .collect())
 }
 
-/// The columns an index-only page reads: the bbox, then the queryables.
-fn index_only_columns(queryables: &[Queryable]) -> Vec<String> {
+/// The items of a page built from their index rows alone (no fetch).
+async fn index_only_items(
+    index: &Arc<IndexVersion>,
+    fields: &Fields,
+    queryables: Vec<Queryable>,
+    hits: &[Hit],
+) -> Result<Vec<RawItem>> {
+    let seqs: Vec<i64> = hits.iter().map(|hit| hit.seq).collect();
     let bbox = [BBOX_XMIN, BBOX_YMIN, BBOX_XMAX, BBOX_YMAX].map(str::to_string);
-    bbox.into_iter()
+    let columns: Vec<String> = bbox
+        .into_iter()
         .chain(queryables.iter().map(Queryable::sql_column))
+        .collect();
+    let mut rows = index
+        .pool
+        .run(move |connection| query::columns_of(connection, &seqs, &columns))
+        .await?;
+    hits.iter()
+        .map(|hit| {
+            let values = rows
+                .remove(&hit.seq)
+                .ok_or_else(|| Error::Internal(format!("row {} is not in the index", hit.seq)))?;
+            index_only_item(fields, &queryables, hit, values)
+        })
         .collect()
 }
 
-/// An item built from its index row alone (see [`index_only_columns`]).
-fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit) -> Result<RawItem> {
-    let number = |i: usize| match hit.columns.get(i) {
+/// An item built from its index row: the bbox columns, then the queryables.
+fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit, columns: Vec<SqlValue>) -> Result<RawItem> {
+    let number = |i: usize| match columns.get(i) {
         Some(SqlValue::Double(v)) => *v,
         _ => f64::NAN,
     };
+    let bbox = [number(0), number(1), number(2), number(3)];
     let values = queryables
         .iter()
-        .zip(&hit.columns[4..])
+        .zip(columns.into_iter().skip(4))
         .map(|(queryable, value)| {
             let path = queryable.item_path.clone().unwrap_or_default();
-            Ok((path, column_json(queryable.kind, value.clone())?))
+            Ok((path, column_json(queryable.kind, value)?))
         })
         .collect::<Result<Vec<_>>>()?;
     let row = IndexRow {
         collection: hit.collection.clone(),
         id: hit.id.clone(),
-        bbox: [number(0), number(1), number(2), number(3)],
+        bbox,
         values,
     };
     Ok(fields.index_item(&row))
