@@ -124,6 +124,10 @@ try {
     ["get", "/collections/{collectionId}/items/{itemId}"],
     ["get", "/search"],
     ["post", "/search"],
+    ["get", "/queryables"],
+    ["get", "/collections/{collectionId}/queryables"],
+    ["get", "/sortables"],
+    ["get", "/collections/{collectionId}/sortables"],
   ];
   await check(`the page lists the operations ${expected.map(([m, p]) => `${m.toUpperCase()} ${p}`).join(", ")}`, async () => {
     const missing = [];
