@@ -319,17 +319,6 @@ async fn collection_items_links_point_to_the_items_endpoint() {
     assert_eq!(page["numberReturned"], 5);
 }
 
-/// Follows `next` links from a GET page; returns every page.
-async fn follow_get(api: &Api, first: &str) -> Vec<Value> {
-    let mut pages = vec![api.get(first).await.assert_page()];
-    while let Some(next) = link(pages.last().unwrap(), "next") {
-        let next = local(next["href"].as_str().unwrap());
-        pages.push(api.get(&next).await.assert_page());
-        assert!(pages.len() <= 60, "paging does not end");
-    }
-    pages
-}
-
 /// The ids of pages in order; asserts that no id repeats.
 fn all_ids(pages: &[Value]) -> Vec<String> {
     let ids: Vec<String> = pages.iter().flat_map(ids).collect();
@@ -964,20 +953,6 @@ async fn get_paging_keeps_the_filters() {
         1,
         "{later}"
     );
-}
-
-/// Follows POST `next` links; returns every page.
-async fn follow_post(api: &Api, body: Value) -> Vec<Value> {
-    let mut pages = vec![api.search_post(body).await];
-    while let Some(next) = link(pages.last().unwrap(), "next") {
-        assert_eq!(next["method"], "POST", "{next}");
-        let target = local(next["href"].as_str().unwrap());
-        assert_eq!(target, "/search");
-        let reply = api.post(&target, &next["body"]).await;
-        pages.push(reply.assert_page());
-        assert!(pages.len() <= 60, "paging does not end");
-    }
-    pages
 }
 
 #[tokio::test]

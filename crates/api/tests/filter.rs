@@ -393,29 +393,6 @@ async fn every_filter_works_on_collection_items() {
     }
 }
 
-/// Every page of a GET search, following next links.
-async fn pages_get(api: &Api, first: &str) -> Vec<Value> {
-    let mut pages = vec![api.get(first).await.assert_page()];
-    while let Some(next) = link(pages.last().unwrap(), "next") {
-        let next = local(next["href"].as_str().unwrap());
-        pages.push(api.get(&next).await.assert_page());
-        assert!(pages.len() < 100, "paging does not end");
-    }
-    pages
-}
-
-/// Every page of a POST search, following next links with their bodies.
-async fn pages_post(api: &Api, body: Value) -> Vec<Value> {
-    let mut pages = vec![api.search_post(body).await];
-    while let Some(next) = link(pages.last().unwrap(), "next") {
-        assert_eq!(next["method"], "POST");
-        let body = next["body"].clone();
-        pages.push(api.search_post(body).await);
-        assert!(pages.len() < 100, "paging does not end");
-    }
-    pages
-}
-
 fn cloud_cover(item: &SampleItem) -> Option<f64> {
     item.json["properties"]["eo:cloud_cover"].as_f64()
 }
@@ -428,7 +405,7 @@ async fn filtered_paging_returns_every_match_exactly_once() {
     assert!(want.len() > 20, "{}", want.len());
 
     // GET, the default order.
-    let pages = pages_get(&api, &with_query("/search", &[("filter", filter), ("limit", "3")])).await;
+    let pages = follow_get(&api, &with_query("/search", &[("filter", filter), ("limit", "3")])).await;
     let got: Vec<String> = pages.iter().flat_map(ids).collect();
     assert_eq!(got.len(), want.len(), "{got:?}");
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), want);
@@ -438,7 +415,7 @@ async fn filtered_paging_returns_every_match_exactly_once() {
     // POST, cql2-json.
     let json_filter: Expr = filter.parse().unwrap();
     let body = json!({"filter": json_filter.to_value().unwrap(), "limit": 3});
-    let got: Vec<String> = pages_post(&api, body).await.iter().flat_map(ids).collect();
+    let got: Vec<String> = follow_post(&api, body).await.iter().flat_map(ids).collect();
     assert_eq!(got.len(), want.len(), "{got:?}");
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), want);
 
@@ -453,7 +430,7 @@ async fn filtered_paging_returns_every_match_exactly_once() {
             .then_with(|| a.id.cmp(&b.id))
     });
     let ordered: Vec<String> = ordered.iter().map(|i| i.id.clone()).collect();
-    let pages = pages_get(
+    let pages = follow_get(
         &api,
         &with_query(
             "/search",
@@ -467,7 +444,7 @@ async fn filtered_paging_returns_every_match_exactly_once() {
         "sortby": [{"field": "properties.eo:cloud_cover", "direction": "desc"}, {"field": "id", "direction": "asc"}],
         "limit": 3,
     });
-    let got: Vec<String> = pages_post(&api, body).await.iter().flat_map(ids).collect();
+    let got: Vec<String> = follow_post(&api, body).await.iter().flat_map(ids).collect();
     assert_eq!(got, ordered);
 
     // Back through prev links from the last page.
@@ -485,7 +462,7 @@ async fn filtered_paging_returns_every_match_exactly_once() {
     let want = expected(|i| i.collection == S2 && in_bbox(i, [9.5, 45.0, 13.0, 47.5]));
     assert!(want.len() > 6, "{}", want.len());
     let path = format!("/collections/{S2}/items");
-    let pages = pages_get(&api, &with_query(&path, &[("filter", filter), ("limit", "3")])).await;
+    let pages = follow_get(&api, &with_query(&path, &[("filter", filter), ("limit", "3")])).await;
     let got: Vec<String> = pages.iter().flat_map(ids).collect();
     assert_eq!(got.len(), want.len(), "{got:?}");
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);

@@ -443,3 +443,28 @@ pub const S2: &str = "sentinel-2-l2a";
 pub const LANDSAT: &str = "landsat-c2-l2";
 pub const S1: &str = "sentinel-1-grd";
 pub const FIJI: &str = "LC09_L2SP_074072_20240318";
+
+/// Follows `next` links from a GET page; returns every page.
+pub async fn follow_get(api: &Api, first: &str) -> Vec<Value> {
+    let mut pages = vec![api.get(first).await.assert_page()];
+    while let Some(next) = link(pages.last().unwrap(), "next") {
+        let next = local(next["href"].as_str().unwrap());
+        pages.push(api.get(&next).await.assert_page());
+        assert!(pages.len() <= 60, "paging does not end");
+    }
+    pages
+}
+
+/// Follows POST `next` links; returns every page.
+pub async fn follow_post(api: &Api, body: Value) -> Vec<Value> {
+    let mut pages = vec![api.search_post(body).await];
+    while let Some(next) = link(pages.last().unwrap(), "next") {
+        assert_eq!(next["method"], "POST", "{next}");
+        let target = local(next["href"].as_str().unwrap());
+        assert_eq!(target, "/search");
+        let reply = api.post(&target, &next["body"]).await;
+        pages.push(reply.assert_page());
+        assert!(pages.len() <= 60, "paging does not end");
+    }
+    pages
+}
