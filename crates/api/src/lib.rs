@@ -24,6 +24,7 @@ mod routes;
 pub mod search;
 mod server;
 pub mod sort;
+mod sort_index;
 mod state;
 pub mod urls;
 

@@ -118,6 +118,17 @@ impl Order {
         self.keys.is_empty()
     }
 
+    /// The column, its kind and whether descending, when the order has
+    /// exactly one sort key of a scalar kind (what a sort index can hold).
+    pub fn single_key(&self) -> Option<(&str, Kind, bool)> {
+        match self.keys.as_slice() {
+            [key] if !matches!(key.kind, Kind::TextArray | Kind::Geometry) => {
+                Some((key.column.as_str(), key.kind, key.descending))
+            }
+            _ => None,
+        }
+    }
+
     /// The sort columns, for the SELECT list.
     pub fn columns(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| k.column.as_str())

@@ -202,11 +202,31 @@ async fn find_page(
         .run(move |connection| {
             let scope = version.queryables.scope(collections.as_deref());
             let directory = version.directory();
-            match directory {
-                Some(directory) if search.sortby.is_empty() => {
-                    let allowed = query::matching_seqs(connection, &Filter::extensions(&search, &scope)?)?;
+            // The rows the extension filters match, if there are any.
+            let extension_rows = || -> Result<Option<Vec<u32>>> {
+                let extensions = search.filter.is_some() || search.query.is_some() || search.q.is_some();
+                extensions
+                    .then(|| query::matching_seqs(connection, &Filter::extensions(&search, &scope)?))
+                    .transpose()
+            };
+            match (directory, order.single_key()) {
+                (Some(directory), _) if search.sortby.is_empty() => {
+                    let allowed = extension_rows()?.unwrap_or_default();
                     let boundary = keyset.as_ref().map(Keyset::boundary);
                     Ok(directory.page_within(&search, collection.as_deref(), &allowed, boundary, limit))
+                }
+                (Some(directory), Some((column, kind, descending))) => {
+                    let index = directory.sort_index(connection, column, kind)?;
+                    let allowed = extension_rows()?;
+                    directory.sorted_page(
+                        &search,
+                        collection.as_deref(),
+                        allowed.as_deref(),
+                        &index,
+                        descending,
+                        keyset.as_ref(),
+                        limit,
+                    )
                 }
                 _ => {
                     let query = PageQuery {
