@@ -204,15 +204,27 @@ impl Directory {
         keyset: Option<&Keyset>,
         limit: usize,
     ) -> Result<Page> {
-        let mut members = RowSet::new(self.rows.len());
-        match self.core_rows(search, scope) {
-            CoreRows::Sorted(seqs) => seqs.iter().for_each(|s| members.insert(*s)),
-            CoreRows::Ranges(ranges) => ranges.into_iter().flatten().for_each(|s| members.insert(s)),
-        }
-        if let Some(allowed) = allowed {
-            members.retain(allowed);
-        }
-        let (seqs, more) = index.page(descending, keyset, limit, |seq| members.contains(seq))?;
+        let (seqs, more, matched) = match (self.core_rows(search, scope), allowed) {
+            // Whole collections (or everything): no set to build.
+            (CoreRows::Ranges(ranges), None) => {
+                let (seqs, more) = index.page(descending, keyset, limit, |seq| {
+                    ranges.iter().any(|range| range.contains(&seq))
+                })?;
+                (seqs, more, ranges.iter().map(|r| r.len() as u64).sum())
+            }
+            (core, allowed) => {
+                let mut members = RowSet::new(self.rows.len());
+                match core {
+                    CoreRows::Sorted(seqs) => seqs.iter().for_each(|s| members.insert(*s)),
+                    CoreRows::Ranges(ranges) => ranges.into_iter().flatten().for_each(|s| members.insert(s)),
+                }
+                if let Some(allowed) = allowed {
+                    members.retain(allowed);
+                }
+                let (seqs, more) = index.page(descending, keyset, limit, |seq| members.contains(seq))?;
+                (seqs, more, members.len())
+            }
+        };
         let (has_next, has_prev) = match keyset {
             Some(keyset) if keyset.direction == Direction::Prev => (true, more),
             Some(_) => (more, true),
@@ -229,7 +241,7 @@ impl Directory {
             hits,
             has_next,
             has_prev,
-            matched: members.len(),
+            matched,
         })
     }
 
