@@ -179,8 +179,9 @@ impl Search {
         search.check()
     }
 
-    /// Whether only SQL can answer this search (the row directory answers
-    /// ids, collections, bbox, intersects and datetime in the index's order).
+    /// Whether the search uses more than the core parameters (the row
+    /// directory alone answers ids, collections, bbox, intersects and
+    /// datetime in the index's order; filters need DuckDB, sorts a sort index).
     pub fn needs_sql(&self) -> bool {
         self.filter.is_some() || self.query.is_some() || self.q.is_some() || !self.sortby.is_empty()
     }

@@ -178,7 +178,9 @@ pub async fn respond(
 
 /// The page of a search. The row directory answers the core parameters
 /// alone; with filter, query or q, DuckDB finds the rows those match and the
-/// directory does the rest; a sortby (or no directory yet) is one SQL query.
+/// directory does the rest; a sortby of one field walks the directory's sort
+/// index. A sortby of several fields (or any search before the directory is
+/// ready) is one SQL query.
 async fn find_page(
     index: &Arc<IndexVersion>,
     search: &Search,
