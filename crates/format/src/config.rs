@@ -275,6 +275,12 @@ impl IndexConfig {
                     "a field must be queryable, sortable or both".into(),
                 ));
             }
+            if field.sortable && field.field_type == FieldType::StringArray {
+                return Err(config_error(
+                    at("sortable"),
+                    "a string[] field cannot be sortable (arrays have no order to sort items by)".into(),
+                ));
+            }
             if field.schema.as_ref().is_some_and(|schema| !schema.is_object()) {
                 return Err(config_error(at("schema"), "must be a JSON Schema object".into()));
             }
@@ -392,6 +398,11 @@ mod tests {
         let (field, _) =
             config_error_of(r#"{"fields": [{"name": "a", "path": "p.a", "type": "number", "collections": []}]}"#);
         assert_eq!(field, "fields[0].collections");
+        let (field, message) = config_error_of(
+            r#"{"fields": [{"name": "a", "path": "p.a", "type": "string[]", "sortable": true}]}"#,
+        );
+        assert_eq!(field, "fields[0].sortable");
+        assert!(message.contains("cannot be sortable"), "{message}");
     }
 
     #[test]
