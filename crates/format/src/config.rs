@@ -398,9 +398,8 @@ mod tests {
         let (field, _) =
             config_error_of(r#"{"fields": [{"name": "a", "path": "p.a", "type": "number", "collections": []}]}"#);
         assert_eq!(field, "fields[0].collections");
-        let (field, message) = config_error_of(
-            r#"{"fields": [{"name": "a", "path": "p.a", "type": "string[]", "sortable": true}]}"#,
-        );
+        let (field, message) =
+            config_error_of(r#"{"fields": [{"name": "a", "path": "p.a", "type": "string[]", "sortable": true}]}"#);
         assert_eq!(field, "fields[0].sortable");
         assert!(message.contains("cannot be sortable"), "{message}");
     }
