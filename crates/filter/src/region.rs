@@ -49,6 +49,12 @@ impl Region {
             _ => return Err(Error::Invalid("BBOX takes 4 or 6 numbers".into())),
         };
         let [west, south, east, north] = bounds;
+        if ![west, east].iter().all(|x| (-180.0..=180.0).contains(x)) {
+            return Err(Error::Invalid("BBOX longitudes must be between -180 and 180".into()));
+        }
+        if ![south, north].iter().all(|y| (-90.0..=90.0).contains(y)) {
+            return Err(Error::Invalid("BBOX latitudes must be between -90 and 90".into()));
+        }
         if south > north {
             return Err(Error::Invalid(format!("BBOX: south {south} is north of north {north}")));
         }
@@ -117,4 +123,35 @@ pub(crate) fn bbox_inside([west, south, east, north]: Bbox) -> Sql {
         ],
         &[&number(west), &number(east), &number(south), &number(north)],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bbox(text: &str) -> Result<Region> {
+        let expr: Expr = text.parse().unwrap();
+        let Expr::Operation { args, .. } = expr else {
+            panic!("{text}")
+        };
+        Region::of(&args[1])
+    }
+
+    #[test]
+    fn bbox_literals_are_checked_like_the_bbox_parameter() {
+        assert!(bbox("S_INTERSECTS(geometry, BBOX(170, -20, -170, -10))").is_ok());
+        assert_eq!(
+            bbox("S_INTERSECTS(geometry, BBOX(0, 0, 1, 1))").unwrap().rectangle,
+            Some([0.0, 0.0, 1.0, 1.0])
+        );
+        for bad in [
+            "BBOX(0, 0, 400, 1)",
+            "BBOX(0, -91, 1, 1)",
+            "BBOX(0, 2, 1, 1)",
+            "BBOX(0, 0, 1)",
+        ] {
+            let error = bbox(&format!("S_INTERSECTS(geometry, {bad})"));
+            assert!(matches!(error, Err(Error::Invalid(_))), "{bad}");
+        }
+    }
 }
