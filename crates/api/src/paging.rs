@@ -85,14 +85,18 @@ impl Cursor {
                 "the paging token belongs to a search with another sortby: restart the search without it",
             ));
         }
-        let invalid = || Error::bad_request("invalid paging token: restart the search without it");
-        let (seq, values) = self.key.split_last().ok_or_else(invalid)?;
+        let (seq, values) = self.key.split_last().ok_or_else(invalid_token)?;
         Ok(Keyset {
             direction: self.direction,
             values: values.to_vec(),
-            seq: seq.as_i64().ok_or_else(invalid)?,
+            seq: seq.as_i64().ok_or_else(invalid_token)?,
         })
     }
+}
+
+/// The error of a token that does not decode, verify or fit the search.
+pub(crate) fn invalid_token() -> Error {
+    Error::bad_request("invalid paging token: restart the search without it")
 }
 
 /// Signs and verifies tokens.
@@ -125,14 +129,13 @@ impl TokenCodec {
 
     /// The cursor of a token made for index `index_id`.
     pub fn decode(&self, token: &str, index_id: &str) -> Result<Cursor> {
-        let invalid = || Error::bad_request("invalid paging token: restart the search without it");
-        let (payload, signature) = token.split_once('.').ok_or_else(invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
+        let (payload, signature) = token.split_once('.').ok_or_else(invalid_token)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid_token())?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid_token())?;
         if signature != self.sign(&payload) {
-            return Err(invalid());
+            return Err(invalid_token());
         }
-        let cursor: Cursor = serde_json::from_slice(&payload).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&payload).map_err(|_| invalid_token())?;
         if cursor.index_id != index_id {
             return Err(Error::IndexChanged(format!(
                 "the index changed since this search began (token for index {}, now {index_id}): \

@@ -69,7 +69,7 @@ impl Filter {
             self.push_sql(to_sql(expression, scope)?);
         }
         if let Some(query) = &search.query {
-            let expression = query_to_expr(&serde_json::Value::Object(query.clone()), scope)?;
+            let expression = query_to_expr(query, scope)?;
             self.push_sql(to_sql(&expression, scope)?);
         }
         if let Some(q) = &search.q {

@@ -26,7 +26,7 @@ pub struct Search {
     pub filter: Option<Expr>,
     /// The `query` object (the query extension); it becomes CQL2 with the
     /// types of the searched collections' queryables.
-    pub query: Option<Map<String, Value>>,
+    pub query: Option<Value>,
     /// Free text (`q`).
     pub q: Option<TextQuery>,
     /// The sort fields, before the unique tie-breaker (empty: the index's order).
@@ -204,17 +204,18 @@ fn post_filter_lang(filter: &Value) -> FilterLang {
     }
 }
 
-fn parse_query_text(text: &str) -> Result<Map<String, Value>> {
+fn parse_query_text(text: &str) -> Result<Value> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| Error::bad_request(format!("query is not valid JSON: {e}")))?;
     query_object(&value)
 }
 
-fn query_object(value: &Value) -> Result<Map<String, Value>> {
-    value
-        .as_object()
-        .cloned()
-        .ok_or_else(|| Error::bad_request("query must be a JSON object of properties"))
+fn query_object(value: &Value) -> Result<Value> {
+    if value.is_object() {
+        Ok(value.clone())
+    } else {
+        Err(Error::bad_request("query must be a JSON object of properties"))
+    }
 }
 
 fn comma_list(text: &str) -> Vec<String> {

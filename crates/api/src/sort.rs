@@ -8,7 +8,7 @@
 //! the next page is the rows after that key in this order: keyset paging, so
 //! a deep page costs what the first one costs.
 
-use crate::paging::{Direction, Keyset};
+use crate::paging::{Direction, Keyset, invalid_token};
 use crate::{Error, Result};
 use duckdb::types::{TimeUnit, Value as SqlValue};
 use serde_json::Value;
@@ -157,9 +157,7 @@ impl Order {
     /// The rows after (or before) a keyset in this order, with its parameters.
     pub fn keyset_clause(&self, keyset: &Keyset) -> Result<(String, Vec<SqlValue>)> {
         if keyset.values.len() != self.keys.len() {
-            return Err(Error::bad_request(
-                "invalid paging token: restart the search without it",
-            ));
+            return Err(invalid_token());
         }
         let forward = keyset.direction == Direction::Next;
         let mut alternatives = Vec::new();
@@ -214,19 +212,24 @@ impl Order {
 impl OrderKey {
     /// A token's JSON sort value as a parameter (`None` for NULL).
     fn bind(&self, value: &Value) -> Result<Option<SqlValue>> {
-        let invalid = || Error::bad_request("invalid paging token: restart the search without it");
-        Ok(Some(match (self.kind, value) {
-            (_, Value::Null) => return Ok(None),
-            (Kind::Number, Value::Number(n)) => SqlValue::Double(n.as_f64().ok_or_else(invalid)?),
-            (Kind::Integer, Value::Number(n)) => SqlValue::BigInt(n.as_i64().ok_or_else(invalid)?),
-            (Kind::Timestamp, Value::Number(n)) => {
-                SqlValue::Timestamp(TimeUnit::Microsecond, n.as_i64().ok_or_else(invalid)?)
-            }
-            (Kind::Boolean, Value::Bool(b)) => SqlValue::Boolean(*b),
-            (Kind::Text, Value::String(s)) => SqlValue::Text(s.clone()),
-            _ => return Err(invalid()),
-        }))
+        token_sql_value(self.kind, value)
     }
+}
+
+/// A token's JSON sort value (see [`token_value`]) as the SQL value of a
+/// column of this kind; `None` for NULL.
+pub fn token_sql_value(kind: Kind, value: &Value) -> Result<Option<SqlValue>> {
+    Ok(Some(match (kind, value) {
+        (_, Value::Null) => return Ok(None),
+        (Kind::Number, Value::Number(n)) => SqlValue::Double(n.as_f64().ok_or_else(invalid_token)?),
+        (Kind::Integer, Value::Number(n)) => SqlValue::BigInt(n.as_i64().ok_or_else(invalid_token)?),
+        (Kind::Timestamp, Value::Number(n)) => {
+            SqlValue::Timestamp(TimeUnit::Microsecond, n.as_i64().ok_or_else(invalid_token)?)
+        }
+        (Kind::Boolean, Value::Bool(b)) => SqlValue::Boolean(*b),
+        (Kind::Text, Value::String(s)) => SqlValue::Text(s.clone()),
+        _ => return Err(invalid_token()),
+    }))
 }
 
 /// A sort column's value as it goes into a token.

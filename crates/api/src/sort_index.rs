@@ -7,8 +7,9 @@
 //! matches, so a sorted page costs about what it returns, at any depth. Each
 //! permutation is built from one column the first time a search sorts by it.
 
-use crate::paging::{Direction, Keyset};
-use crate::{Error, Result};
+use crate::Result;
+use crate::paging::{Direction, Keyset, invalid_token};
+use crate::sort::token_sql_value;
 use duckdb::Connection;
 use duckdb::types::Value as SqlValue;
 use serde_json::Value;
@@ -51,16 +52,10 @@ impl Key {
 
     /// The key a token's JSON value stands for (see [`Key::token_value`]).
     fn of_token(kind: Kind, value: &Value) -> Result<Option<Key>> {
-        let invalid = || Error::bad_request("invalid paging token: restart the search without it");
-        Ok(Some(match (kind, value) {
-            (_, Value::Null) => return Ok(None),
-            (Kind::Number, Value::Number(n)) => Key::Number(n.as_f64().ok_or_else(invalid)?),
-            (Kind::Integer, Value::Number(n)) => Key::Integer(n.as_i64().ok_or_else(invalid)?),
-            (Kind::Timestamp, Value::Number(n)) => Key::Time(n.as_i64().ok_or_else(invalid)?),
-            (Kind::Text, Value::String(s)) => Key::Text(s.clone().into_boxed_str()),
-            (Kind::Boolean, Value::Bool(b)) => Key::Boolean(*b),
-            _ => return Err(invalid()),
-        }))
+        match token_sql_value(kind, value)? {
+            Some(value) => Key::of(value).map_err(|_| invalid_token()),
+            None => Ok(None),
+        }
     }
 
     /// The value as a paging token holds it, as the SQL path writes it too.
@@ -156,8 +151,7 @@ impl SortIndex {
                     .map(|v| Key::of_token(self.kind, v))
                     .transpose()?
                     .flatten();
-                let seq = u32::try_from(keyset.seq)
-                    .map_err(|_| Error::bad_request("invalid paging token: restart the search without it"))?;
+                let seq = u32::try_from(keyset.seq).map_err(|_| invalid_token())?;
                 // The first position after the boundary row.
                 let after = order
                     .partition_point(|row| self.compare_with(value.as_ref(), seq, *row, descending) != Ordering::Less);
