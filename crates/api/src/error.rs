@@ -31,6 +31,9 @@ pub enum Error {
     /// DuckDB failed (500).
     #[error("query failed: {0}")]
     DuckDb(#[from] duckdb::Error),
+    /// The search engine failed (not the client's mistake).
+    #[error(transparent)]
+    Engine(stac_indexed_engine::Error),
     /// Reading the index failed (500).
     #[error(transparent)]
     Io(#[from] stac_indexed_io::Error),
@@ -55,7 +58,7 @@ impl Error {
             Error::IndexChanged(_) => StatusCode::CONFLICT,
             Error::SourceUnavailable(_) => StatusCode::BAD_GATEWAY,
             Error::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::DuckDb(_) | Error::Io(_) | Error::Format(_) | Error::Internal(_) => {
+            Error::DuckDb(_) | Error::Engine(_) | Error::Io(_) | Error::Format(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -76,6 +79,17 @@ impl Error {
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Error {
         Error::BadRequest(message.into())
+    }
+}
+
+/// The engine's refusals are the client's mistakes (400); the rest are ours.
+impl From<stac_indexed_engine::Error> for Error {
+    fn from(error: stac_indexed_engine::Error) -> Error {
+        match error {
+            stac_indexed_engine::Error::BadRequest(message) => Error::BadRequest(message),
+            stac_indexed_engine::Error::Filter(error) => Error::Filter(error),
+            other => Error::Engine(other),
+        }
     }
 }
 

@@ -8,13 +8,13 @@
 //! cache entry is older than the time to live (`--item-cache-ttl`): every
 //! instance agrees again within that time.
 
-use crate::query::Hit;
 use crate::{Error, Result};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use lru::LruCache;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use stac_indexed_engine::Hit;
 use stac_indexed_format::content_hash;
 use stac_indexed_io::{Io, Uri};
 use std::collections::BTreeMap;

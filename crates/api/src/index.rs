@@ -1,15 +1,12 @@
 //! One loaded index version, and the handle that swaps in new ones.
 //!
 //! Loading a version copies its files to the local cache when they are
-//! remote (once per version), opens an in-process DuckDB database whose
-//! `items` view reads the Parquet file directly, and reads the (small)
-//! collections table. Start-up does no scan of the items. When configured,
-//! a background task then copies the items into an in-memory table with an
-//! index on (collection, id) and repoints the view at it: queries get faster
-//! without ever waiting for it.
+//! remote (once per version), opens its search engine (an in-process DuckDB
+//! database whose `items` view reads the Parquet file directly), and reads
+//! the (small) collections table. Start-up does no scan of the items: the
+//! engine builds its row directory and columns in the background, and
+//! answers with DuckDB until then.
 
-use crate::directory::Directory;
-use crate::pool::Pool;
 use crate::{ApiConfig, Error, Result};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -17,6 +14,7 @@ use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use stac_indexed_engine::{Engine, Options};
 use stac_indexed_filter::Queryables;
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::{FileEntry, Manifest};
@@ -47,14 +45,13 @@ pub struct IndexVersion {
     pub manifest: Manifest,
     /// When this process loaded it.
     pub loaded_at: DateTime<Utc>,
-    /// Connections to its database.
-    pub pool: Arc<Pool>,
+    /// Its search engine.
+    pub engine: Arc<Engine>,
     /// Collections, sorted by id.
     pub collections: Vec<Collection>,
     /// What searches may filter and sort on.
     pub queryables: Queryables,
     positions: HashMap<String, usize>,
-    directory: Arc<OnceLock<Directory>>,
     /// Keeps this version's cached copy of a remote index (dropped last).
     _cache: Option<CacheLease>,
 }
@@ -104,14 +101,9 @@ impl IndexVersion {
         self.positions.get(id).map(|i| &self.collections[*i])
     }
 
-    /// The row directory, once the background load has built it.
-    pub fn directory(&self) -> Option<&Directory> {
-        self.directory.get()
-    }
-
     /// Waits until the background load is done (tests and benchmarks).
     pub async fn wait_for_directory(&self) {
-        while self.directory.get().is_none() {
+        while self.engine.directory().is_none() {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
@@ -205,53 +197,31 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
     let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
     let collections = local_file(io, manifest_uri, &files.collections, &cache, "collections.parquet").await?;
     let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
-    let connections = config.connections;
-    let in_memory = config.in_memory;
-    let row_directory = config.row_directory;
-    let (pool, collections) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let connection = open_database(&items, &errors)?;
-        let collections = read_collections(&connection, &collections)?;
-        let pool = Pool::new(connection, connections)?;
-        Ok((pool, collections))
+    let options = Options {
+        connections: config.connections,
+        in_memory: config.in_memory,
+        row_directory: config.row_directory,
+    };
+    let queryables = Queryables::new(&manifest.config);
+    let engine_queryables = queryables.clone();
+    let (engine, collections) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let engine = Engine::open(&items, &errors, engine_queryables, options)?;
+        let collections = read_collections(&collections)?;
+        Ok((engine, collections))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    let directory = Arc::new(OnceLock::new());
-    spawn_background_load(pool.clone(), directory.clone(), in_memory, row_directory);
+    engine.spawn_background_load(options);
     let positions = collections.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
     Ok(Arc::new(IndexVersion {
-        queryables: Queryables::new(&manifest.config),
+        queryables,
         manifest,
         loaded_at: Utc::now(),
-        pool,
+        engine,
         collections,
         positions,
-        directory,
         _cache: lease,
     }))
-}
-
-/// After start-up: the items into memory, then the row directory (each when asked).
-fn spawn_background_load(pool: Arc<Pool>, directory: Arc<OnceLock<Directory>>, in_memory: bool, row_directory: bool) {
-    tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        if in_memory {
-            match pool.run(load_into_memory).await {
-                Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f64(), "items loaded into memory"),
-                Err(error) => tracing::warn!(%error, "items stay on Parquet"),
-            }
-        }
-        if !row_directory {
-            return;
-        }
-        match pool.run(Directory::load).await {
-            Ok(built) => {
-                let _ = directory.set(built);
-                tracing::info!(seconds = started.elapsed().as_secs_f64(), "row directory ready");
-            }
-            Err(error) => tracing::warn!(%error, "no row directory; DuckDB answers every search"),
-        }
-    });
 }
 
 /// The local path of an index file: in place for local indexes, otherwise a
@@ -291,33 +261,10 @@ fn sql_path(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "''"))
 }
 
-fn open_database(items: &Path, errors: &Path) -> Result<Connection> {
+/// Reads the collections table (small) with a connection of its own.
+fn read_collections(path: &Path) -> Result<Vec<Collection>> {
     let connection = Connection::open_in_memory()?;
-    connection.execute_batch(&format!(
-        "SET threads = 1;
-         SET TimeZone = 'UTC';
-         SET autoinstall_known_extensions = false;
-         SET autoload_known_extensions = false;
-         CREATE VIEW items AS SELECT * FROM read_parquet({items});
-         CREATE VIEW errors AS SELECT * FROM read_parquet({errors});",
-        items = sql_path(items),
-        errors = sql_path(errors),
-    ))?;
-    stac_indexed_filter::spatial::register_functions(&connection)?;
-    Ok(connection)
-}
-
-/// Copies the items into memory and repoints the `items` view at the copy.
-fn load_into_memory(connection: &Connection) -> Result<()> {
-    connection.execute_batch(
-        "CREATE TABLE items_in_memory AS SELECT * FROM items ORDER BY seq;
-         CREATE INDEX items_by_key ON items_in_memory (collection, id);
-         CREATE OR REPLACE VIEW items AS SELECT * FROM items_in_memory;",
-    )?;
-    Ok(())
-}
-
-fn read_collections(connection: &Connection, path: &Path) -> Result<Vec<Collection>> {
+    connection.execute_batch("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;")?;
     let mut statement = connection.prepare(&format!(
         "SELECT id, title, json, href, item_count FROM read_parquet({}) ORDER BY id",
         sql_path(path)

@@ -15,16 +15,29 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
+use stac_indexed_engine::Keyset;
 
-/// Which way a token pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Direction {
-    /// Rows after the key.
-    #[serde(rename = "n")]
-    Next,
-    /// Rows before the key.
-    #[serde(rename = "p")]
-    Prev,
+pub use stac_indexed_engine::Direction;
+
+/// A direction as a token writes it: `n` or `p`.
+mod direction_code {
+    use super::Direction;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(direction: &Direction, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match direction {
+            Direction::Next => "n",
+            Direction::Prev => "p",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Direction, D::Error> {
+        match String::deserialize(deserializer)?.as_str() {
+            "n" => Ok(Direction::Next),
+            "p" => Ok(Direction::Prev),
+            other => Err(serde::de::Error::custom(format!("unknown direction {other:?}"))),
+        }
+    }
 }
 
 /// A decoded token.
@@ -34,7 +47,7 @@ pub struct Cursor {
     #[serde(rename = "i")]
     pub index_id: String,
     /// Which way to page.
-    #[serde(rename = "d")]
+    #[serde(rename = "d", with = "direction_code")]
     pub direction: Direction,
     /// The sort key of the boundary row (its last element is `seq`).
     #[serde(rename = "k")]
@@ -42,41 +55,21 @@ pub struct Cursor {
     /// The sortby the key belongs to (empty for the default order).
     #[serde(rename = "s", default, skip_serializing_if = "String::is_empty")]
     pub sort: String,
-}
-
-/// Where a page starts in an ordered search: after (or before) the row with
-/// these sort values and this `seq`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Keyset {
-    /// Which way to page.
-    pub direction: Direction,
-    /// The values of the sort fields of the boundary row.
-    pub values: Vec<Value>,
-    /// The boundary row's seq.
-    pub seq: i64,
-}
-
-impl Keyset {
-    /// The boundary in the default order (seq alone).
-    pub fn boundary(&self) -> Boundary {
-        match self.direction {
-            Direction::Next => Boundary::After(self.seq),
-            Direction::Prev => Boundary::Before(self.seq),
-        }
-    }
-}
-
-/// The keyset boundary of a page in the default order: rows after (or
-/// before) this `seq`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Boundary {
-    /// Rows with a larger seq.
-    After(i64),
-    /// Rows with a smaller seq.
-    Before(i64),
+    /// How many rows the search matches, and the fingerprint of the search
+    /// it was counted for: later pages of the same search need not count again.
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<(u64, String)>,
 }
 
 impl Cursor {
+    /// The count this cursor carries, if it was made for a search with this fingerprint.
+    pub fn matched_for(&self, fingerprint: &str) -> Option<u64> {
+        self.matched
+            .as_ref()
+            .filter(|(_, made_for)| made_for == fingerprint)
+            .map(|(count, _)| *count)
+    }
+
     /// The keyset this cursor pages from, for a search sorted by `sort`
     /// (a token made for another sortby is refused).
     pub fn keyset(&self, sort: &str) -> Result<Keyset> {
@@ -164,6 +157,7 @@ mod tests {
             direction: Direction::Next,
             key: vec![json!(41)],
             sort: String::new(),
+            matched: None,
         }
     }
 
@@ -183,7 +177,10 @@ mod tests {
         let keyset = sorted.keyset("-eo:cloud_cover,+id").unwrap();
         assert_eq!((keyset.values, keyset.seq), (vec![json!(12.5), json!(null)], 7));
         assert!(matches!(sorted.keyset(""), Err(Error::BadRequest(_))));
-        assert_eq!(cursor().keyset("").unwrap().boundary(), Boundary::After(41));
+        assert_eq!(
+            cursor().keyset("").unwrap().boundary(),
+            stac_indexed_engine::Boundary::After(41)
+        );
     }
 
     #[test]

@@ -1,60 +1,25 @@
 //! Item search parameters: parsed from a GET query string or a POST body,
-//! validated into one [`Search`].
+//! validated into one [`SearchParams`].
 
 use crate::fields::Fields;
-use crate::sort::{self, SortBy};
 use crate::{Error, Result};
 use chrono::DateTime;
 use serde_json::{Map, Value};
-use stac_indexed_filter::{Expr, FilterLang, TextQuery, parse_filter, parse_q};
+use stac_indexed_engine::sort;
+use stac_indexed_engine::{Interval, QueryGeometry, Search};
+use stac_indexed_filter::{FilterLang, parse_filter, parse_q};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 
-/// A validated search.
+/// A search as a request asks for it: what the engine answers, plus how
+/// the answer is shaped and where paging resumes.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Search {
-    /// Only these item ids.
-    pub ids: Option<Vec<String>>,
-    /// Only these collections.
-    pub collections: Option<Vec<String>>,
-    /// Items whose geometry intersects this box (west may exceed east: antimeridian).
-    pub bbox: Option<Bbox>,
-    /// Items whose geometry intersects this geometry.
-    pub intersects: Option<QueryGeometry>,
-    /// Items whose datetime or range meets this interval (UTC microseconds, open ends as None).
-    pub datetime: Option<Interval>,
-    /// A CQL2 filter (the filter extension).
-    pub filter: Option<Expr>,
-    /// The `query` object (the query extension); it becomes CQL2 with the
-    /// types of the searched collections' queryables.
-    pub query: Option<Value>,
-    /// Free text (`q`).
-    pub q: Option<TextQuery>,
-    /// The sort fields, before the unique tie-breaker (empty: the index's order).
-    pub sortby: Vec<SortBy>,
+pub struct SearchParams {
+    /// The search.
+    pub search: Search,
     /// Which members of the items to return (the fields extension).
     pub fields: Option<Fields>,
-    /// Page size.
-    pub limit: usize,
     /// The paging token, if any.
     pub token: Option<String>,
-}
-
-/// A closed or half-open time interval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Interval {
-    /// The start, inclusive.
-    pub start: Option<i64>,
-    /// The end, inclusive.
-    pub end: Option<i64>,
-}
-
-/// A query geometry, validated, as WKB with its bounds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QueryGeometry {
-    /// 2D ISO WKB.
-    pub wkb: Vec<u8>,
-    /// Its bounds.
-    pub bbox: Bbox,
 }
 
 /// Limits that apply to every search.
@@ -102,10 +67,10 @@ pub fn parsing_is_heavy<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
     names.any(|name| matches!(name, "filter" | "query" | "q" | "intersects"))
 }
 
-impl Search {
+impl SearchParams {
     /// Parses GET query pairs (unknown parameters are ignored, per the spec;
     /// parameters of unsupported extensions are refused).
-    pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<Search> {
+    pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<SearchParams> {
         let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         check_filter_crs(get("filter-crs"))?;
         let lang = get("filter-lang").map(str::parse).transpose()?;
@@ -121,19 +86,21 @@ impl Search {
             query: get("query").map(parse_query_text).transpose()?,
             q: get("q").map(|text| parse_q(&Value::String(text.into()))).transpose()?,
             sortby: get("sortby").map(sort::parse_text).transpose()?.unwrap_or_default(),
-            fields: get("fields").map(Fields::from_query).transpose()?,
             limit: get("limit")
                 .map(|text| parse_limit_text(text, limits))
                 .transpose()?
                 .unwrap_or(limits.default),
-            token: get("token").filter(|t| !t.is_empty()).map(str::to_string),
         };
-        search.check()
+        Ok(SearchParams {
+            search: check(search)?,
+            fields: get("fields").map(Fields::from_query).transpose()?,
+            token: get("token").filter(|t| !t.is_empty()).map(str::to_string),
+        })
     }
 
     /// Parses a POST body (unknown members are ignored, per the spec;
     /// members of unsupported extensions are refused).
-    pub fn from_body(body: &Map<String, Value>, limits: Limits) -> Result<Search> {
+    pub fn from_body(body: &Map<String, Value>, limits: Limits) -> Result<SearchParams> {
         let member = |name: &str| body.get(name).filter(|v| !v.is_null());
         let text_member = |name: &str| {
             member(name)
@@ -163,11 +130,14 @@ impl Search {
             query: member("query").map(query_object).transpose()?,
             q: member("q").map(parse_q).transpose()?,
             sortby: member("sortby").map(sort::parse_json).transpose()?.unwrap_or_default(),
-            fields: member("fields").map(Fields::from_json).transpose()?,
             limit: member("limit")
                 .map(|v| parse_limit_json(v, limits))
                 .transpose()?
                 .unwrap_or(limits.default),
+        };
+        Ok(SearchParams {
+            search: check(search)?,
+            fields: member("fields").map(Fields::from_json).transpose()?,
             token: member("token")
                 .map(|v| {
                     v.as_str()
@@ -175,23 +145,15 @@ impl Search {
                         .ok_or_else(|| Error::bad_request("token must be a string"))
                 })
                 .transpose()?,
-        };
-        search.check()
+        })
     }
+}
 
-    /// Whether the search uses more than the core parameters (the row
-    /// directory alone answers ids, collections, bbox, intersects and
-    /// datetime in the index's order; filters need DuckDB, sorts a sort index).
-    pub fn needs_sql(&self) -> bool {
-        self.filter.is_some() || self.query.is_some() || self.q.is_some() || !self.sortby.is_empty()
+fn check(search: Search) -> Result<Search> {
+    if search.bbox.is_some() && search.intersects.is_some() {
+        return Err(Error::bad_request("bbox and intersects cannot be used together"));
     }
-
-    fn check(self) -> Result<Search> {
-        if self.bbox.is_some() && self.intersects.is_some() {
-            return Err(Error::bad_request("bbox and intersects cannot be used together"));
-        }
-        Ok(self)
-    }
+    Ok(search)
 }
 
 /// The default encoding of a POST filter: cql2-json, or cql2-text when the
@@ -385,8 +347,12 @@ mod tests {
     };
 
     fn query(pairs: &[(&str, &str)]) -> Result<Search> {
+        params(pairs).map(|p| p.search)
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Result<SearchParams> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Search::from_query(&pairs, LIMITS)
+        SearchParams::from_query(&pairs, LIMITS)
     }
 
     #[test]
@@ -451,14 +417,14 @@ mod tests {
         for bad in ["0", "-1", "1.5", "ten"] {
             assert!(query(&[("limit", bad)]).is_err(), "{bad}");
         }
-        let body = |v: Value| Search::from_body(v.as_object().unwrap(), LIMITS);
-        assert_eq!(body(json!({"limit": 5})).unwrap().limit, 5);
+        let body = |v: Value| SearchParams::from_body(v.as_object().unwrap(), LIMITS);
+        assert_eq!(body(json!({"limit": 5})).unwrap().search.limit, 5);
         assert!(body(json!({"limit": "5"})).is_err());
     }
 
     #[test]
     fn extension_parameters_parse_or_are_refused() {
-        let search = query(&[
+        let params = params(&[
             ("filter", "\"eo:cloud_cover\" < 10"),
             ("query", r#"{"gsd": {"eq": 10}}"#),
             ("q", "snow"),
@@ -467,8 +433,9 @@ mod tests {
             ("filter-crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
         ])
         .unwrap();
+        let search = &params.search;
         assert!(search.filter.is_some() && search.query.is_some() && search.q.is_some());
-        assert!(search.fields.is_some() && search.needs_sql());
+        assert!(params.fields.is_some() && search.has_extensions() && !search.sortby.is_empty());
         for bad in [
             ("filter", "gsd ="),
             ("filter-lang", "sql"),
@@ -480,12 +447,14 @@ mod tests {
             assert_eq!(error.status(), axum::http::StatusCode::BAD_REQUEST, "{bad:?}");
         }
         let body = json!({"filter": {"op": "=", "args": [{"property": "gsd"}, 10]}, "q": ["a", "b"]});
-        let search = Search::from_body(body.as_object().unwrap(), LIMITS).unwrap();
+        let search = SearchParams::from_body(body.as_object().unwrap(), LIMITS)
+            .unwrap()
+            .search;
         assert!(search.filter.is_some() && search.q.is_some());
         let text_in_post = json!({"filter": "gsd = 10"});
-        assert!(Search::from_body(text_in_post.as_object().unwrap(), LIMITS).is_ok());
+        assert!(SearchParams::from_body(text_in_post.as_object().unwrap(), LIMITS).is_ok());
         let wrong_lang = json!({"filter": "gsd = 10", "filter-lang": "cql2-json"});
-        assert!(Search::from_body(wrong_lang.as_object().unwrap(), LIMITS).is_err());
+        assert!(SearchParams::from_body(wrong_lang.as_object().unwrap(), LIMITS).is_err());
     }
 
     #[test]
@@ -509,6 +478,6 @@ mod tests {
             .is_err()
         );
         let body = json!({"ids": ["a", 1]});
-        assert!(Search::from_body(body.as_object().unwrap(), LIMITS).is_err());
+        assert!(SearchParams::from_body(body.as_object().unwrap(), LIMITS).is_err());
     }
 }

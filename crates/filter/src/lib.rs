@@ -15,6 +15,7 @@
 //! let text = parse_q(&q)?.to_sql();             // free text
 //! ```
 
+mod condition;
 mod error;
 mod expression;
 #[cfg(test)]
@@ -28,6 +29,7 @@ mod temporal;
 mod text;
 mod translate;
 
+pub use condition::{Comparison, Condition, Field, NumberTest, Test, TextTest, text_condition, to_condition};
 pub use cql2::Expr;
 pub use error::{Error, Result};
 pub use expression::{FilterLang, MAX_DEPTH, MAX_PARENTHESES, parse_filter};

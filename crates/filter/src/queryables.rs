@@ -164,6 +164,11 @@ impl Queryables {
         Queryables { all }
     }
 
+    /// Every queryable and sortable, whatever collections it applies to.
+    pub fn all(&self) -> impl Iterator<Item = &Queryable> {
+        self.all.iter()
+    }
+
     /// What a search over these collections may use (`None`: all collections).
     pub fn scope<'a>(&'a self, collections: Option<&[String]>) -> Scope<'a> {
         let members = self

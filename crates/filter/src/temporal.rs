@@ -59,13 +59,13 @@ pub(crate) fn open_end(start: bool) -> Sql {
     })
 }
 
-fn timestamp(text: &str) -> Result<i64> {
+pub(crate) fn timestamp(text: &str) -> Result<i64> {
     let parsed = DateTime::parse_from_rfc3339(&text.replacen(' ', "T", 1))
         .map_err(|e| Error::Invalid(format!("{text:?} is not an RFC 3339 timestamp: {e}")))?;
     in_range(text, parsed.with_timezone(&Utc).timestamp_micros())
 }
 
-fn date(text: &str) -> Result<i64> {
+pub(crate) fn date(text: &str) -> Result<i64> {
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|e| Error::Invalid(format!("{text:?} is not a date (YYYY-MM-DD): {e}")))?;
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();

@@ -4,7 +4,7 @@ use super::search::{parse_query, respond};
 use super::{base_url, json_response, query_pairs};
 use crate::links::{GEOJSON, rewrite_item};
 use crate::search::Original;
-use crate::{AppState, Error, Result, query};
+use crate::{AppState, Error, Result};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -64,18 +64,11 @@ pub async fn get(
     if index.collection(&collection).is_none() {
         return Err(Error::NotFound(format!("collection {collection:?} does not exist")));
     }
-    let known = index.directory().and_then(|d| d.item(&collection, &id));
-    let hit = match known {
-        Some(hit) => Some(hit),
-        None => {
-            let (c, i) = (collection.clone(), id.clone());
-            index
-                .pool
-                .run(move |connection| query::item(connection, &c, &i))
-                .await?
-        }
-    }
-    .ok_or_else(|| Error::NotFound(format!("item {id:?} does not exist in collection {collection:?}")))?;
+    let hit = index
+        .engine
+        .item(&collection, &id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("item {id:?} does not exist in collection {collection:?}")))?;
     let document = state.fetcher.fetch(&hit).await?;
     let source = stac_indexed_io::Uri::parse(&hit.href).ok();
     let item = rewrite_item(

@@ -58,7 +58,8 @@ pub async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
     let offset = number("offset", 0)?;
     let index = state.index.current();
     let (rows, matched) = index
-        .pool
+        .engine
+        .pool()
         .run(move |connection| {
             let mut statement = connection
                 .prepare_cached("SELECT uri, kind, message, parent FROM errors ORDER BY uri, kind LIMIT ? OFFSET ?")?;

@@ -6,20 +6,18 @@ use crate::fetch::RawItem;
 use crate::fields::{Fields, IndexRow, column_json};
 use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
-use crate::paging::{Cursor, Direction, Keyset};
-use crate::query::{self, Filter, Hit, Page, PageQuery};
-use crate::search::{Original, Search, parsing_is_heavy};
-use crate::sort::{self, Order};
+use crate::paging::{Cursor, Direction};
+use crate::search::{Original, SearchParams, parsing_is_heavy};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bytes::Bytes;
-use duckdb::types::Value as SqlValue;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use stac_indexed_engine::{Hit, Request, RowValues, Search, sort};
 use stac_indexed_filter::Queryable;
-use stac_indexed_format::schema::{BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN};
 use std::sync::Arc;
 
 /// Item search with query parameters.
@@ -67,16 +65,16 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let body = parse_body(&body)?;
     let limits = state.limits();
     let heavy = parsing_is_heavy(body.keys().map(String::as_str));
-    let (search, body) = off_runtime(heavy, move || Search::from_body(&body, limits).map(|s| (s, body))).await?;
+    let (search, body) = off_runtime(heavy, move || SearchParams::from_body(&body, limits).map(|s| (s, body))).await?;
     respond(&state, &base_url(&headers, &state), search, Original::Body(body), None).await
 }
 
 /// The search of GET query pairs.
-pub async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<Search> {
+pub async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<SearchParams> {
     let limits = state.limits();
     let heavy = parsing_is_heavy(pairs.iter().map(|(k, _)| k.as_str()));
     let pairs = pairs.to_vec();
-    off_runtime(heavy, move || Search::from_query(&pairs, limits)).await
+    off_runtime(heavy, move || SearchParams::from_query(&pairs, limits)).await
 }
 
 /// Runs `work` on a blocking thread when it may take a while, else here.
@@ -106,32 +104,38 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
 pub async fn respond(
     state: &AppState,
     base: &BaseUrl,
-    search: Search,
+    params: SearchParams,
     original: Original,
     collection: Option<&str>,
 ) -> Result<Response> {
+    let SearchParams { search, fields, token } = params;
     let index = state.index.current();
     let collections = collection
         .map(|c| vec![c.to_string()])
         .or_else(|| search.collections.clone());
     let scope = index.queryables.scope(collections.as_deref());
-    let order = Order::resolve(&search.sortby, &scope)?;
     let sort = sort::signature(&search.sortby);
-    let keyset = search
-        .token
+    let fingerprint = fingerprint(&search, collection);
+    let cursor = token
         .as_deref()
-        .map(|token| state.tokens.decode(token, index.id())?.keyset(&sort))
+        .map(|token| state.tokens.decode(token, index.id()))
         .transpose()?;
+    let keyset = cursor.as_ref().map(|c| c.keyset(&sort)).transpose()?;
     // Fields the index holds answer without fetching the items.
-    let index_only: Option<Vec<Queryable>> = search
-        .fields
+    let index_only: Option<Vec<Queryable>> = fields
         .as_ref()
         .and_then(|fields| fields.index_columns(&scope))
         .map(|columns| columns.into_iter().cloned().collect());
-    let page = find_page(&index, &search, collection, collections, order, keyset).await?;
-    let features = match (&search.fields, index_only) {
+    let request = Request {
+        matched: cursor.as_ref().and_then(|c| c.matched_for(&fingerprint)),
+        search,
+        collection: collection.map(str::to_string),
+        keyset,
+    };
+    let page = index.engine.page(request).await?;
+    let features = match (&fields, index_only) {
         (Some(fields), Some(queryables)) => index_only_items(&index, fields, queryables, &page.hits).await?,
-        _ => fetched_items(state, base, search.fields.as_ref(), &page.hits).await?,
+        _ => fetched_items(state, base, fields.as_ref(), &page.hits).await?,
     };
     let path: Vec<&str> = match collection {
         Some(id) => vec!["collections", id, "items"],
@@ -146,6 +150,7 @@ pub async fn respond(
             direction,
             key,
             sort: sort.clone(),
+            matched: Some((page.matched, fingerprint.clone())),
         })
     };
     if let (true, Some(last)) = (page.has_next, page.hits.last()) {
@@ -176,72 +181,17 @@ pub async fn respond(
     Ok(json_response(GEOJSON, &body))
 }
 
-/// The page of a search. The row directory answers the core parameters
-/// alone; with filter, query or q, DuckDB finds the rows those match and the
-/// directory does the rest; a sortby of one field walks the directory's sort
-/// index. A sortby of several fields (or any search before the directory is
-/// ready) is one SQL query.
-async fn find_page(
-    index: &Arc<IndexVersion>,
-    search: &Search,
-    collection: Option<&str>,
-    collections: Option<Vec<String>>,
-    order: Order,
-    keyset: Option<Keyset>,
-) -> Result<Page> {
-    let limit = search.limit;
-    if let Some(directory) = index.directory()
-        && !search.needs_sql()
-    {
-        return Ok(directory.page(search, collection, keyset.as_ref().map(Keyset::boundary), limit));
-    }
-    let version = index.clone();
-    let (search, collection) = (search.clone(), collection.map(str::to_string));
-    // Translating a filter can take a while (a large geometry or IN list):
-    // it runs on the blocking thread with the query.
-    index
-        .pool
-        .run(move |connection| {
-            let scope = version.queryables.scope(collections.as_deref());
-            let directory = version.directory();
-            // The rows the extension filters match, if there are any.
-            let extension_rows = || -> Result<Option<Vec<u32>>> {
-                let extensions = search.filter.is_some() || search.query.is_some() || search.q.is_some();
-                extensions
-                    .then(|| query::matching_seqs(connection, &Filter::extensions(&search, &scope)?))
-                    .transpose()
-            };
-            match (directory, order.single_key()) {
-                (Some(directory), _) if search.sortby.is_empty() => {
-                    let allowed = extension_rows()?.unwrap_or_default();
-                    let boundary = keyset.as_ref().map(Keyset::boundary);
-                    Ok(directory.page_within(&search, collection.as_deref(), &allowed, boundary, limit))
-                }
-                (Some(directory), Some((column, kind, descending))) => {
-                    let index = directory.sort_index(connection, column, kind)?;
-                    let allowed = extension_rows()?;
-                    directory.sorted_page(
-                        &search,
-                        collection.as_deref(),
-                        allowed.as_deref(),
-                        &index,
-                        descending,
-                        keyset.as_ref(),
-                        limit,
-                    )
-                }
-                _ => {
-                    let query = PageQuery {
-                        filter: Filter::of(&search, collection.as_deref(), &scope)?,
-                        order,
-                        keyset,
-                        limit,
-                    };
-                    query::page(connection, &query, directory)
-                }
-            }
-        })
-        .await
+/// What the count of a search depends on, hashed: a token's count is used
+/// only by a search with the same fingerprint (a client may change the
+/// other parameters of a next link and keep its token).
+fn fingerprint(search: &Search, collection: Option<&str>) -> String {
+    let counted = Search {
+        sortby: Vec::new(),
+        limit: 0,
+        ..search.clone()
+    };
+    let digest = Sha256::digest(format!("{counted:?} in {collection:?}").as_bytes());
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The items of a page, fetched from their sources, with API links and
@@ -275,35 +225,19 @@ async fn index_only_items(
     hits: &[Hit],
 ) -> Result<Vec<RawItem>> {
     let seqs: Vec<i64> = hits.iter().map(|hit| hit.seq).collect();
-    let bbox = [BBOX_XMIN, BBOX_YMIN, BBOX_XMAX, BBOX_YMAX].map(str::to_string);
-    let columns: Vec<String> = bbox
-        .into_iter()
-        .chain(queryables.iter().map(Queryable::sql_column))
-        .collect();
-    let mut rows = index
-        .pool
-        .run(move |connection| query::columns_of(connection, &seqs, &columns))
-        .await?;
+    let columns = queryables.iter().map(|q| (q.sql_column(), q.kind)).collect();
+    let rows = index.engine.row_values(seqs, columns).await?;
     hits.iter()
-        .map(|hit| {
-            let values = rows
-                .remove(&hit.seq)
-                .ok_or_else(|| Error::Internal(format!("row {} is not in the index", hit.seq)))?;
-            index_only_item(fields, &queryables, hit, values)
-        })
+        .zip(rows)
+        .map(|(hit, row)| index_only_item(fields, &queryables, hit, row))
         .collect()
 }
 
-/// An item built from its index row: the bbox columns, then the queryables.
-fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit, columns: Vec<SqlValue>) -> Result<RawItem> {
-    let number = |i: usize| match columns.get(i) {
-        Some(SqlValue::Double(v)) => *v,
-        _ => f64::NAN,
-    };
-    let bbox = [number(0), number(1), number(2), number(3)];
+/// An item built from its index row.
+fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit, row: RowValues) -> Result<RawItem> {
     let values = queryables
         .iter()
-        .zip(columns.into_iter().skip(4))
+        .zip(row.values)
         .map(|(queryable, value)| {
             let path = queryable.item_path.clone().unwrap_or_default();
             Ok((path, column_json(queryable.kind, value)?))
@@ -312,7 +246,7 @@ fn index_only_item(fields: &Fields, queryables: &[Queryable], hit: &Hit, columns
     let row = IndexRow {
         collection: hit.collection.clone(),
         id: hit.id.clone(),
-        bbox,
+        bbox: row.bbox,
         values,
     };
     Ok(fields.index_item(&row))

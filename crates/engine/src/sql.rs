@@ -1,5 +1,6 @@
-//! A validated search to parameterised DuckDB SQL over the `items` view, and
-//! the keyset-paged query itself.
+//! The reference translation: a search as parameterised DuckDB SQL over the
+//! `items` view, and the keyset-paged query itself. It answers every search
+//! before the row directory is ready, and the parity tests hold the engine to it.
 //!
 //! Every text value and geometry is a bound parameter; numbers and
 //! timestamps, which the API has already parsed into `f64` and `i64`, are
@@ -9,7 +10,8 @@
 //! columns and then test the geometry exactly (`st_intersects`).
 
 use crate::directory::Directory;
-use crate::paging::{Direction, Keyset};
+use crate::hit::{Hit, Page};
+use crate::keyset::{Direction, Keyset};
 use crate::search::{Interval, Search};
 use crate::sort::{Order, token_value};
 use crate::{Error, Result};
@@ -57,11 +59,11 @@ impl Filter {
         Ok(filter)
     }
 
-    /// Only the extension filters of a search (filter, query, q).
-    pub fn extensions(search: &Search, scope: &Scope<'_>) -> Result<Filter> {
+    /// One extension condition alone.
+    pub fn of_sql(sql: Sql) -> Filter {
         let mut filter = Filter::default();
-        filter.push_extensions(search, scope)?;
-        Ok(filter)
+        filter.push_sql(sql);
+        filter
     }
 
     fn push_extensions(&mut self, search: &Search, scope: &Scope<'_>) -> Result<()> {
@@ -191,23 +193,6 @@ pub(crate) fn bbox_wkb([west, south, east, north]: Bbox) -> Result<Vec<u8>> {
         .map_err(|e| Error::bad_request(format!("bbox: {e}")))
 }
 
-/// One row of a result page: what is needed to fetch and link the item.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    /// The row's sort key.
-    pub seq: i64,
-    /// The collection id.
-    pub collection: String,
-    /// The item id.
-    pub id: String,
-    /// Where the item is.
-    pub href: String,
-    /// The hash of the indexed item document.
-    pub content_hash: String,
-    /// The values of the sort fields (empty in the default order).
-    pub sort_key: Vec<serde_json::Value>,
-}
-
 /// The columns every hit selects, before its sort columns.
 const HIT_COLUMNS: &str = "seq, collection, id, href, content_hash";
 
@@ -235,19 +220,6 @@ impl Hit {
                 .collect::<duckdb::Result<_>>()?,
         })
     }
-}
-
-/// A page of hits and whether there are more on either side.
-#[derive(Debug)]
-pub struct Page {
-    /// The hits, in order.
-    pub hits: Vec<Hit>,
-    /// Rows exist after the last hit.
-    pub has_next: bool,
-    /// Rows exist before the first hit.
-    pub has_prev: bool,
-    /// How many rows match in all.
-    pub matched: u64,
 }
 
 /// One page of a search, as SQL will run it.

@@ -8,7 +8,7 @@
 //! the next page is the rows after that key in this order: keyset paging, so
 //! a deep page costs what the first one costs.
 
-use crate::paging::{Direction, Keyset, invalid_token};
+use crate::keyset::{Direction, Keyset, invalid_token};
 use crate::{Error, Result};
 use duckdb::types::{TimeUnit, Value as SqlValue};
 use serde_json::Value;
@@ -118,15 +118,9 @@ impl Order {
         self.keys.is_empty()
     }
 
-    /// The column, its kind and whether descending, when the order has
-    /// exactly one sort key of a scalar kind (what a sort index can hold).
-    pub fn single_key(&self) -> Option<(&str, Kind, bool)> {
-        match self.keys.as_slice() {
-            [key] if !matches!(key.kind, Kind::TextArray | Kind::Geometry) => {
-                Some((key.column.as_str(), key.kind, key.descending))
-            }
-            _ => None,
-        }
+    /// The sort keys: column (an SQL expression), kind, descending.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, Kind, bool)> {
+        self.keys.iter().map(|k| (k.column.as_str(), k.kind, k.descending))
     }
 
     /// The sort columns, for the SELECT list.

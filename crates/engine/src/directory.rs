@@ -12,20 +12,19 @@
 
 use crate::Result;
 use crate::grid::Grid;
-use crate::paging::{Boundary, Direction, Keyset};
-use crate::query::{Hit, Page, bbox_wkb};
+use crate::hit::{Hit, Page};
+use crate::keyset::Boundary;
+use crate::scan::CoreRows;
 use crate::search::{Interval, Search};
-use crate::sort_index::SortIndex;
+use crate::sql::bbox_wkb;
 use duckdb::Connection;
 use geo::{Geometry, Intersects};
 use hashbrown::HashTable;
-use stac_indexed_filter::Kind;
 use stac_indexed_filter::spatial::decode_wkb;
 use stac_indexed_format::geometry::Bbox;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
 
 /// One row: enough to fetch and link the item.
 struct Row {
@@ -50,8 +49,6 @@ pub struct Directory {
     by_key: HashTable<u32>,
     hasher: RandomState,
     grid: Grid,
-    /// Sorted orders by one column, built when a search first sorts by it.
-    sort_indexes: Mutex<HashMap<String, Arc<SortIndex>>>,
 }
 
 impl Directory {
@@ -109,7 +106,6 @@ impl Directory {
             by_key: HashTable::new(),
             hasher: RandomState::new(),
             grid: Grid::new(),
-            sort_indexes: Mutex::default(),
         };
         let mut by_key = HashTable::with_capacity(directory.rows.len());
         for seq in 0..directory.rows.len() as u32 {
@@ -154,100 +150,9 @@ impl Directory {
         }
     }
 
-    /// A page of a search whose extension filters (filter, query, q),
-    /// evaluated elsewhere, matched exactly the rows `allowed` (sorted,
-    /// distinct): the directory applies the rest of the search.
-    pub fn page_within(
-        &self,
-        search: &Search,
-        scope: Option<&str>,
-        allowed: &[u32],
-        boundary: Option<Boundary>,
-        limit: usize,
-    ) -> Page {
-        let seqs: Vec<u32> = match self.core_rows(search, scope) {
-            CoreRows::Sorted(seqs) => intersect_sorted(&seqs, allowed),
-            CoreRows::Ranges(ranges) => ranges
-                .iter()
-                .flat_map(|range| {
-                    let start = allowed.partition_point(|s| *s < range.start);
-                    let end = allowed.partition_point(|s| *s < range.end);
-                    allowed[start..end].iter().copied()
-                })
-                .collect(),
-        };
-        page_of_sorted(self, &seqs, boundary, limit)
-    }
-
-    /// The sorted orders of a column, built from the index on first use.
-    pub fn sort_index(&self, connection: &Connection, column: &str, kind: Kind) -> Result<Arc<SortIndex>> {
-        if let Some(index) = self.sort_indexes.lock().unwrap_or_else(|e| e.into_inner()).get(column) {
-            return Ok(index.clone());
-        }
-        // Built outside the lock; two first searches may both build it, one wins.
-        let index = Arc::new(SortIndex::load(connection, column, kind)?);
-        let mut indexes = self.sort_indexes.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(indexes.entry(column.to_string()).or_insert(index).clone())
-    }
-
-    /// A page of a search sorted by one column: the rows the core parameters
-    /// match (and, when given, the extension filters: `allowed`), walked in
-    /// the column's order.
-    #[allow(clippy::too_many_arguments)]
-    pub fn sorted_page(
-        &self,
-        search: &Search,
-        scope: Option<&str>,
-        allowed: Option<&[u32]>,
-        index: &SortIndex,
-        descending: bool,
-        keyset: Option<&Keyset>,
-        limit: usize,
-    ) -> Result<Page> {
-        let (seqs, more, matched) = match (self.core_rows(search, scope), allowed) {
-            // Whole collections (or everything): no set to build.
-            (CoreRows::Ranges(ranges), None) => {
-                let (seqs, more) = index.page(descending, keyset, limit, |seq| {
-                    ranges.iter().any(|range| range.contains(&seq))
-                })?;
-                (seqs, more, ranges.iter().map(|r| r.len() as u64).sum())
-            }
-            (core, allowed) => {
-                let mut members = RowSet::new(self.rows.len());
-                match core {
-                    CoreRows::Sorted(seqs) => seqs.iter().for_each(|s| members.insert(*s)),
-                    CoreRows::Ranges(ranges) => ranges.into_iter().flatten().for_each(|s| members.insert(s)),
-                }
-                if let Some(allowed) = allowed {
-                    members.retain(allowed);
-                }
-                let (seqs, more) = index.page(descending, keyset, limit, |seq| members.contains(seq))?;
-                (seqs, more, members.len())
-            }
-        };
-        let (has_next, has_prev) = match keyset {
-            Some(keyset) if keyset.direction == Direction::Prev => (true, more),
-            Some(_) => (more, true),
-            None => (more, false),
-        };
-        let hits = seqs
-            .into_iter()
-            .map(|seq| Hit {
-                sort_key: index.token_key(seq),
-                ..self.hit(seq)
-            })
-            .collect();
-        Ok(Page {
-            hits,
-            has_next,
-            has_prev,
-            matched,
-        })
-    }
-
     /// The rows the core parameters of a search match (ids, collections,
     /// bbox, intersects, datetime), within one collection when `scope` is given.
-    fn core_rows(&self, search: &Search, scope: Option<&str>) -> CoreRows {
+    pub fn core_rows(&self, search: &Search, scope: Option<&str>) -> CoreRows {
         let mut collections: Option<Vec<&str>> = search
             .collections
             .as_ref()
@@ -304,6 +209,21 @@ impl Directory {
         seqs
     }
 
+    /// How many rows there are.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// A row's bbox.
+    pub fn bbox(&self, seq: u32) -> Bbox {
+        self.bboxes[seq as usize]
+    }
+
+    /// A row's geometry, as 2D WKB.
+    pub fn wkb(&self, seq: u32) -> &[u8] {
+        &self.rows[seq as usize].wkb
+    }
+
     /// The row with this seq, as a hit.
     pub fn hit(&self, seq: u32) -> Hit {
         let row = &self.rows[seq as usize];
@@ -339,66 +259,6 @@ impl Directory {
             .map(|hit| hit.seq as u32)
             .collect()
     }
-}
-
-/// The rows a search's core parameters match.
-enum CoreRows {
-    /// These seqs, sorted and distinct.
-    Sorted(Vec<u32>),
-    /// Every seq in these ranges (sorted, disjoint).
-    Ranges(Vec<Range<u32>>),
-}
-
-/// A set of seqs, one bit each.
-struct RowSet {
-    words: Vec<u64>,
-}
-
-impl RowSet {
-    fn new(rows: usize) -> RowSet {
-        RowSet {
-            words: vec![0; rows.div_ceil(64)],
-        }
-    }
-
-    fn insert(&mut self, seq: u32) {
-        self.words[seq as usize / 64] |= 1 << (seq % 64);
-    }
-
-    fn contains(&self, seq: u32) -> bool {
-        self.words[seq as usize / 64] & (1 << (seq % 64)) != 0
-    }
-
-    /// Keeps only the seqs also in `other` (sorted).
-    fn retain(&mut self, other: &[u32]) {
-        let mut kept = RowSet::new(self.words.len() * 64);
-        other
-            .iter()
-            .filter(|s| self.contains(**s))
-            .for_each(|s| kept.insert(*s));
-        *self = kept;
-    }
-
-    fn len(&self) -> u64 {
-        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
-    }
-}
-
-/// The seqs in both sorted, distinct lists.
-fn intersect_sorted(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let (mut i, mut j, mut both) = (0, 0, Vec::new());
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                both.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    both
 }
 
 /// The geometry a search must intersect: its `intersects`, or its `bbox` as polygons.

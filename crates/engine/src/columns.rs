@@ -1,0 +1,433 @@
+//! The index's columns in memory, typed, in `seq` order: what filters,
+//! sorts and index-only fields read.
+//!
+//! Each column is read from DuckDB once per index version, the first time a
+//! search needs it (or by the background warm-up after start-up), as Arrow
+//! batches. Numbers, integers and timestamps (UTC microseconds) are plain
+//! vectors; text is dictionary-coded with a *sorted* dictionary, so that
+//! comparing two rows' codes compares their strings, and a text predicate
+//! is decided once per distinct value rather than once per row. Validity
+//! (NULL or not) is a bitmap.
+
+use crate::{Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use duckdb::Connection;
+use duckdb::types::{TimeUnit, Value as SqlValue};
+use serde_json::Value;
+use stac_indexed_filter::Kind;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// One bit per row.
+#[derive(Clone, Debug, Default)]
+pub struct Bitmap {
+    words: Vec<u64>,
+}
+
+impl Bitmap {
+    /// All bits clear, for `rows` rows.
+    pub fn new(rows: usize) -> Bitmap {
+        Bitmap {
+            words: vec![0; rows.div_ceil(64)],
+        }
+    }
+
+    /// Sets the bit of `row`.
+    pub fn set(&mut self, row: usize) {
+        self.words[row / 64] |= 1 << (row % 64);
+    }
+
+    /// Whether the bit of `row` is set.
+    pub fn get(&self, row: usize) -> bool {
+        self.words.get(row / 64).is_some_and(|w| w & (1 << (row % 64)) != 0)
+    }
+
+    /// The 64 bits of rows `64 * index ..`; clear past the end.
+    pub fn word(&self, index: usize) -> u64 {
+        self.words.get(index).copied().unwrap_or(0)
+    }
+
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+/// Text values as codes into a sorted dictionary of the distinct values.
+#[derive(Debug)]
+pub struct Dictionary {
+    /// Per row, an index into `values` (0 for NULL rows).
+    pub codes: Vec<u32>,
+    /// The distinct values, sorted.
+    pub values: Vec<Box<str>>,
+}
+
+/// A column's values, by storage type.
+#[derive(Debug)]
+pub enum Values {
+    /// DOUBLE.
+    Number(Vec<f64>),
+    /// BIGINT.
+    Integer(Vec<i64>),
+    /// TIMESTAMPTZ as UTC microseconds.
+    Time(Vec<i64>),
+    /// BOOLEAN.
+    Boolean(Bitmap),
+    /// VARCHAR.
+    Text(Dictionary),
+    /// VARCHAR[]: row `r` holds `codes[offsets[r]..offsets[r + 1]]`.
+    TextArray {
+        /// Where each row's values start (one more entry than rows).
+        offsets: Vec<u32>,
+        /// The values, as codes into `dictionary`.
+        codes: Vec<u32>,
+        /// The distinct values, sorted.
+        dictionary: Vec<Box<str>>,
+    },
+}
+
+/// One column of the items table, in seq order.
+#[derive(Debug)]
+pub struct Column {
+    /// The values (meaningless where `valid` is clear).
+    pub values: Values,
+    /// Which rows are not NULL.
+    pub valid: Bitmap,
+}
+
+/// A value to compare rows with, as a paging token carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Probe {
+    /// A number (DOUBLE).
+    Number(f64),
+    /// An integer, or a timestamp in UTC microseconds.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+    /// Text.
+    Text(String),
+}
+
+impl Column {
+    /// Reads one column (an SQL expression over `items`) as `kind`.
+    pub fn load(connection: &Connection, expression: &str, kind: Kind) -> Result<Column> {
+        let select = match kind {
+            Kind::Timestamp => format!("epoch_us({expression})"),
+            Kind::Geometry => return Err(Error::Internal("geometries are not loaded as columns".into())),
+            other => format!("CAST({expression} AS {})", other.sql_type()),
+        };
+        let mut statement = connection.prepare(&format!("SELECT {select} FROM items ORDER BY seq"))?;
+        let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
+        let arrays: Vec<&ArrayRef> = batches.iter().map(|b| b.column(0)).collect();
+        let rows = arrays.iter().map(|a| a.len()).sum();
+        let mut valid = Bitmap::new(rows);
+        let mut row = 0;
+        for array in &arrays {
+            for i in 0..array.len() {
+                if array.is_valid(i) {
+                    valid.set(row);
+                }
+                row += 1;
+            }
+        }
+        let values = match kind {
+            Kind::Number => Values::Number(primitive::<Float64Type>(&arrays)?),
+            Kind::Integer => Values::Integer(primitive::<Int64Type>(&arrays)?),
+            Kind::Timestamp => Values::Time(primitive::<Int64Type>(&arrays)?),
+            Kind::Boolean => Values::Boolean(booleans(&arrays, rows)?),
+            Kind::Text => Values::Text(texts(&arrays)?),
+            Kind::TextArray => text_arrays(&arrays)?,
+            Kind::Geometry => unreachable!("refused above"),
+        };
+        Ok(Column { values, valid })
+    }
+
+    /// About how many bytes the column takes.
+    pub fn bytes(&self) -> usize {
+        let text = |values: &[Box<str>]| values.iter().map(|v| v.len() + 16).sum::<usize>();
+        self.valid.bytes()
+            + match &self.values {
+                Values::Number(v) => v.len() * 8,
+                Values::Integer(v) | Values::Time(v) => v.len() * 8,
+                Values::Boolean(b) => b.bytes(),
+                Values::Text(d) => d.codes.len() * 4 + text(&d.values),
+                Values::TextArray {
+                    offsets,
+                    codes,
+                    dictionary,
+                } => (offsets.len() + codes.len()) * 4 + text(dictionary),
+            }
+    }
+
+    /// Compares two non-NULL rows by value.
+    pub fn compare_rows(&self, a: usize, b: usize) -> Ordering {
+        match &self.values {
+            Values::Number(v) => v[a].total_cmp(&v[b]),
+            Values::Integer(v) | Values::Time(v) => v[a].cmp(&v[b]),
+            Values::Boolean(v) => v.get(a).cmp(&v.get(b)),
+            Values::Text(d) => d.codes[a].cmp(&d.codes[b]),
+            Values::TextArray { .. } => Ordering::Equal,
+        }
+    }
+
+    /// Compares a value with a non-NULL row.
+    pub fn compare_probe(&self, probe: &Probe, row: usize) -> Ordering {
+        match (&self.values, probe) {
+            (Values::Number(v), Probe::Number(p)) => p.total_cmp(&v[row]),
+            (Values::Integer(v) | Values::Time(v), Probe::Integer(p)) => p.cmp(&v[row]),
+            (Values::Boolean(v), Probe::Boolean(p)) => p.cmp(&v.get(row)),
+            (Values::Text(d), Probe::Text(p)) => p.as_str().cmp(&d.values[d.codes[row] as usize]),
+            // A probe is made for its column's kind (Column::probe).
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// The value a paging token holds for a row (the SQL path writes the same).
+    pub fn token_value(&self, row: usize) -> Value {
+        if !self.valid.get(row) {
+            return Value::Null;
+        }
+        match &self.values {
+            Values::Number(v) => serde_json::Number::from_f64(v[row]).map_or(Value::Null, Value::Number),
+            Values::Integer(v) | Values::Time(v) => Value::from(v[row]),
+            Values::Boolean(v) => Value::Bool(v.get(row)),
+            Values::Text(d) => Value::String(d.values[d.codes[row] as usize].to_string()),
+            Values::TextArray { .. } => Value::Null,
+        }
+    }
+
+    /// The value of a token for this column: `None` for NULL, an error for a
+    /// value of another type.
+    pub fn probe(&self, value: &Value) -> Option<Result<Probe, ()>> {
+        let probe = match (&self.values, value) {
+            (_, Value::Null) => return None,
+            (Values::Number(_), Value::Number(n)) => n.as_f64().map(Probe::Number),
+            (Values::Integer(_) | Values::Time(_), Value::Number(n)) => n.as_i64().map(Probe::Integer),
+            (Values::Boolean(_), Value::Bool(b)) => Some(Probe::Boolean(*b)),
+            (Values::Text(_), Value::String(s)) => Some(Probe::Text(s.clone())),
+            _ => None,
+        };
+        Some(probe.ok_or(()))
+    }
+
+    /// A row's value as DuckDB would return it (index-only fields).
+    pub fn sql_value(&self, row: usize) -> SqlValue {
+        if !self.valid.get(row) {
+            return SqlValue::Null;
+        }
+        match &self.values {
+            Values::Number(v) => SqlValue::Double(v[row]),
+            Values::Integer(v) => SqlValue::BigInt(v[row]),
+            Values::Time(v) => SqlValue::Timestamp(TimeUnit::Microsecond, v[row]),
+            Values::Boolean(v) => SqlValue::Boolean(v.get(row)),
+            Values::Text(d) => SqlValue::Text(d.values[d.codes[row] as usize].to_string()),
+            Values::TextArray {
+                offsets,
+                codes,
+                dictionary,
+            } => SqlValue::List(
+                codes[offsets[row] as usize..offsets[row + 1] as usize]
+                    .iter()
+                    .map(|c| SqlValue::Text(dictionary[*c as usize].to_string()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn unexpected(array: &ArrayRef) -> Error {
+    Error::Internal(format!("unexpected column type {}", array.data_type()))
+}
+
+fn primitive<T: arrow_array::ArrowPrimitiveType>(arrays: &[&ArrayRef]) -> Result<Vec<T::Native>> {
+    let mut values = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
+    for array in arrays {
+        let typed = array.as_primitive_opt::<T>().ok_or_else(|| unexpected(array))?;
+        values.extend_from_slice(typed.values());
+    }
+    Ok(values)
+}
+
+fn booleans(arrays: &[&ArrayRef], rows: usize) -> Result<Bitmap> {
+    let mut bits = Bitmap::new(rows);
+    let mut row = 0;
+    for array in arrays {
+        let typed = array.as_boolean_opt().ok_or_else(|| unexpected(array))?;
+        for i in 0..typed.len() {
+            if typed.is_valid(i) && typed.value(i) {
+                bits.set(row);
+            }
+            row += 1;
+        }
+    }
+    Ok(bits)
+}
+
+/// Codes text values in arrival order, then sorts the dictionary.
+#[derive(Default)]
+struct Coder {
+    positions: HashMap<Box<str>, u32>,
+    values: Vec<Box<str>>,
+    codes: Vec<u32>,
+}
+
+impl Coder {
+    fn push(&mut self, value: Option<&str>) {
+        let code = match value {
+            None => 0,
+            Some(value) => match self.positions.get(value) {
+                Some(code) => *code,
+                None => {
+                    let code = self.values.len() as u32;
+                    self.values.push(value.into());
+                    self.positions.insert(value.into(), code);
+                    code
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+
+    fn push_strings(&mut self, array: &dyn Array) -> Result<()> {
+        if let Some(strings) = array.as_string_opt::<i32>() {
+            strings.iter().for_each(|v| self.push(v));
+        } else if let Some(strings) = array.as_string_opt::<i64>() {
+            strings.iter().for_each(|v| self.push(v));
+        } else if let Some(strings) = array.as_string_view_opt() {
+            strings.iter().for_each(|v| self.push(v));
+        } else {
+            return Err(Error::Internal(format!("unexpected text type {}", array.data_type())));
+        }
+        Ok(())
+    }
+
+    /// The codes renumbered so that code order is value order.
+    fn finish(self) -> (Vec<u32>, Vec<Box<str>>) {
+        let Coder { values, mut codes, .. } = self;
+        let mut order: Vec<u32> = (0..values.len() as u32).collect();
+        order.sort_unstable_by(|a, b| values[*a as usize].cmp(&values[*b as usize]));
+        let mut renumbered = vec![0u32; values.len()];
+        for (new, old) in order.iter().enumerate() {
+            renumbered[*old as usize] = new as u32;
+        }
+        codes
+            .iter_mut()
+            .for_each(|c| *c = renumbered.get(*c as usize).copied().unwrap_or(0));
+        let mut slots: Vec<Option<Box<str>>> = values.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .map(|old| slots[*old as usize].take().unwrap_or_default())
+            .collect();
+        (codes, sorted)
+    }
+}
+
+fn texts(arrays: &[&ArrayRef]) -> Result<Dictionary> {
+    let mut coder = Coder::default();
+    for array in arrays {
+        coder.push_strings(array.as_ref())?;
+    }
+    let (codes, values) = coder.finish();
+    Ok(Dictionary { codes, values })
+}
+
+fn text_arrays(arrays: &[&ArrayRef]) -> Result<Values> {
+    let mut coder = Coder::default();
+    let mut offsets = vec![0u32];
+    for array in arrays {
+        let lists = array.as_list_opt::<i32>().ok_or_else(|| unexpected(array))?;
+        for i in 0..lists.len() {
+            if lists.is_valid(i) {
+                coder.push_strings(lists.value(i).as_ref())?;
+            }
+            offsets.push(coder.codes.len() as u32);
+        }
+    }
+    let (codes, dictionary) = coder.finish();
+    Ok(Values::TextArray {
+        offsets,
+        codes,
+        dictionary,
+    })
+}
+
+/// The columns loaded so far, by SQL expression.
+#[derive(Default)]
+pub struct Columns {
+    loaded: Mutex<HashMap<String, Arc<Column>>>,
+}
+
+impl Columns {
+    /// A column, read from the index the first time it is asked for.
+    pub fn get(&self, connection: &Connection, expression: &str, kind: Kind) -> Result<Arc<Column>> {
+        if let Some(column) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(expression) {
+            return Ok(column.clone());
+        }
+        // Read outside the lock; two first searches may both read it, one wins.
+        let column = Arc::new(Column::load(connection, expression, kind)?);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(loaded.entry(expression.to_string()).or_insert(column).clone())
+    }
+
+    /// About how many bytes the loaded columns take.
+    pub fn bytes(&self) -> usize {
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.values().map(|c| c.bytes()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection() -> Connection {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE items AS SELECT * FROM (VALUES
+                    (2, 1.5, 'b', TIMESTAMPTZ '2024-01-01 00:00:00+00', true, ['x', 'y']),
+                    (0, NULL, 'c', NULL, false, NULL),
+                    (1, -3.0, NULL, TIMESTAMPTZ '2023-01-01 00:00:01+00', NULL, ['y'])
+                 ) t(seq, n, s, t, b, a)",
+            )
+            .unwrap();
+        connection
+    }
+
+    #[test]
+    fn columns_load_typed_in_seq_order() {
+        let connection = connection();
+        let n = Column::load(&connection, "n", Kind::Number).unwrap();
+        assert_eq!((n.valid.get(0), n.valid.get(1), n.valid.get(3)), (false, true, false));
+        assert_eq!(n.sql_value(2), SqlValue::Double(1.5));
+        let s = Column::load(&connection, "s", Kind::Text).unwrap();
+        assert_eq!(s.token_value(0), Value::from("c"));
+        assert_eq!(s.token_value(1), Value::Null);
+        assert_eq!(s.compare_rows(2, 0), Ordering::Less, "b < c by code");
+        let t = Column::load(&connection, "t", Kind::Timestamp).unwrap();
+        assert_eq!(t.token_value(1), Value::from(1_672_531_201_000_000i64));
+        let b = Column::load(&connection, "b", Kind::Boolean).unwrap();
+        assert_eq!(
+            (b.sql_value(0), b.sql_value(1)),
+            (SqlValue::Boolean(false), SqlValue::Null)
+        );
+        let a = Column::load(&connection, "a", Kind::TextArray).unwrap();
+        assert_eq!(
+            a.sql_value(2),
+            SqlValue::List(vec![SqlValue::Text("x".into()), SqlValue::Text("y".into())])
+        );
+        assert_eq!(a.sql_value(0), SqlValue::Null);
+    }
+
+    #[test]
+    fn probes_compare_like_rows() {
+        let s = Column::load(&connection(), "s", Kind::Text).unwrap();
+        let probe = s.probe(&Value::from("bb")).unwrap().unwrap();
+        assert_eq!(s.compare_probe(&probe, 2), Ordering::Greater);
+        assert_eq!(s.compare_probe(&probe, 0), Ordering::Less);
+        assert!(s.probe(&Value::from(1)).unwrap().is_err());
+        assert!(s.probe(&Value::Null).is_none());
+    }
+}
