@@ -26,18 +26,45 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
 
-/// One row: enough to fetch and link the item.
-struct Row {
-    collection: u32,
-    id: Box<str>,
-    href: Box<str>,
-    content_hash: Box<str>,
-    wkb: Box<[u8]>,
+/// Byte strings end to end in one buffer: one allocation for a million
+/// values instead of a million (a boxed string costs its pointer, its
+/// length and the allocator's rounding on top of its bytes).
+#[derive(Default)]
+struct Packed {
+    bytes: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl Packed {
+    fn push(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    fn get(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        &self.bytes[start..self.ends[index] as usize]
+    }
+
+    /// A value pushed as a `str`.
+    fn text(&self, index: usize) -> &str {
+        std::str::from_utf8(self.get(index)).unwrap_or_default()
+    }
+
+    fn shrink(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
 /// Every row of one index version, addressable by `seq` and by (collection, id).
 pub struct Directory {
-    rows: Vec<Row>,
+    /// Per seq, the index of its collection in `collections`.
+    row_collections: Vec<u16>,
+    ids: Packed,
+    hrefs: Packed,
+    content_hashes: Packed,
+    wkbs: Packed,
     /// Per seq, kept apart and contiguous: what every spatial or temporal
     /// search reads for each candidate.
     bboxes: Vec<Bbox>,
@@ -60,7 +87,13 @@ impl Directory {
                     geometry
              FROM items",
         )?;
-        let mut rows = Vec::new();
+        let mut row_collections: Vec<u16> = Vec::new();
+        let (mut ids, mut hrefs, mut content_hashes, mut wkbs) = (
+            Packed::default(),
+            Packed::default(),
+            Packed::default(),
+            Packed::default(),
+        );
         let mut bboxes = Vec::new();
         let mut intervals = Vec::new();
         let mut collections: Vec<String> = Vec::new();
@@ -70,13 +103,13 @@ impl Directory {
             let seq: i64 = row.get(0)?;
             let collection: String = row.get(1)?;
             let id: String = row.get(2)?;
-            if seq != rows.len() as i64 {
+            if seq != row_collections.len() as i64 {
                 return Err(crate::Error::Internal(format!(
                     "seq {seq} is not dense at row {}",
-                    rows.len()
+                    row_collections.len()
                 )));
             }
-            let position = rows.len() as u32;
+            let position = row_collections.len() as u32;
             if collections.last() != Some(&collection) {
                 collections.push(collection.clone());
                 ranges.insert(collection.clone(), position..position);
@@ -84,21 +117,28 @@ impl Directory {
             if let Some(range) = ranges.get_mut(&collection) {
                 range.end = position + 1;
             }
-            rows.push(Row {
-                collection: (collections.len() - 1) as u32,
-                id: id.into_boxed_str(),
-                href: row.get::<_, String>(3)?.into_boxed_str(),
-                content_hash: row.get::<_, String>(4)?.into_boxed_str(),
-                wkb: row.get::<_, Vec<u8>>(11)?.into_boxed_slice(),
-            });
+            let collection_number = u16::try_from(collections.len() - 1)
+                .map_err(|_| crate::Error::Internal("more than 65,536 collections".into()))?;
+            row_collections.push(collection_number);
+            ids.push(id.as_bytes());
+            hrefs.push(row.get_ref(3)?.as_str().map_err(duckdb::Error::from)?.as_bytes());
+            content_hashes.push(row.get_ref(4)?.as_str().map_err(duckdb::Error::from)?.as_bytes());
+            wkbs.push(row.get_ref(11)?.as_blob().map_err(duckdb::Error::from)?);
             bboxes.push([row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?]);
             intervals.push((
                 row.get::<_, Option<i64>>(9)?.unwrap_or(i64::MIN),
                 row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
             ));
         }
+        for packed in [&mut ids, &mut hrefs, &mut content_hashes, &mut wkbs] {
+            packed.shrink();
+        }
         let mut directory = Directory {
-            rows,
+            row_collections,
+            ids,
+            hrefs,
+            content_hashes,
+            wkbs,
             bboxes,
             intervals,
             collections,
@@ -107,8 +147,8 @@ impl Directory {
             hasher: RandomState::new(),
             grid: Grid::new(),
         };
-        let mut by_key = HashTable::with_capacity(directory.rows.len());
-        for seq in 0..directory.rows.len() as u32 {
+        let mut by_key = HashTable::with_capacity(directory.rows());
+        for seq in 0..directory.rows() as u32 {
             let hash = directory.row_hash(seq);
             by_key.insert_unique(hash, seq, |s| directory.row_hash(*s));
         }
@@ -124,15 +164,13 @@ impl Directory {
     }
 
     fn row_hash(&self, seq: u32) -> u64 {
-        let row = &self.rows[seq as usize];
-        self.key_hash(&self.collections[row.collection as usize], &row.id)
+        self.key_hash(self.collection_of(seq), self.ids.text(seq as usize))
     }
 
     /// One item by collection and id, if the directory knows it.
     pub fn item(&self, collection: &str, id: &str) -> Option<Hit> {
         let seq = self.by_key.find(self.key_hash(collection, id), |s| {
-            let row = &self.rows[*s as usize];
-            &*row.id == id && self.collections[row.collection as usize] == collection
+            self.ids.text(*s as usize) == id && self.collection_of(*s) == collection
         })?;
         Some(self.hit(*seq))
     }
@@ -193,7 +231,7 @@ impl Directory {
                 let seq = *seq as usize;
                 search.datetime.is_none_or(|i| meets(self.intervals[seq], i))
                     && bounds.is_none_or(|b| bboxes_meet(self.bboxes[seq], b))
-                    && allowed.as_ref().is_none_or(|a| a[self.rows[seq].collection as usize])
+                    && allowed.as_ref().is_none_or(|a| a[self.row_collections[seq] as usize])
             })
             .collect();
         seqs.sort_unstable();
@@ -204,14 +242,18 @@ impl Directory {
         seqs.retain(|seq| {
             let seq = *seq as usize;
             search.bbox.is_some_and(|b| inside(self.bboxes[seq], b))
-                || decode_wkb(&self.rows[seq].wkb).is_some_and(|geometry| query.intersects(&geometry))
+                || decode_wkb(self.wkbs.get(seq)).is_some_and(|geometry| query.intersects(&geometry))
         });
         seqs
     }
 
     /// How many rows there are.
     pub fn rows(&self) -> usize {
-        self.rows.len()
+        self.row_collections.len()
+    }
+
+    fn collection_of(&self, seq: u32) -> &str {
+        &self.collections[self.row_collections[seq as usize] as usize]
     }
 
     /// A row's bbox.
@@ -221,18 +263,18 @@ impl Directory {
 
     /// A row's geometry, as 2D WKB.
     pub fn wkb(&self, seq: u32) -> &[u8] {
-        &self.rows[seq as usize].wkb
+        self.wkbs.get(seq as usize)
     }
 
     /// The row with this seq, as a hit.
     pub fn hit(&self, seq: u32) -> Hit {
-        let row = &self.rows[seq as usize];
+        let index = seq as usize;
         Hit {
             seq: seq as i64,
-            collection: self.collections[row.collection as usize].clone(),
-            id: row.id.to_string(),
-            href: row.href.to_string(),
-            content_hash: row.content_hash.to_string(),
+            collection: self.collection_of(seq).to_string(),
+            id: self.ids.text(index).to_string(),
+            href: self.hrefs.text(index).to_string(),
+            content_hash: self.content_hashes.text(index).to_string(),
             sort_key: Vec::new(),
         }
     }
@@ -240,7 +282,7 @@ impl Directory {
     /// The row ranges of some collections (all rows when `None`), in seq order.
     fn ranges_of(&self, collections: Option<&[&str]>) -> Vec<Range<u32>> {
         let Some(collections) = collections else {
-            return std::iter::once(0..self.rows.len() as u32).collect();
+            return std::iter::once(0..self.rows() as u32).collect();
         };
         let mut ranges: Vec<Range<u32>> = collections
             .iter()

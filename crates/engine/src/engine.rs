@@ -33,6 +33,10 @@ use stac_indexed_format::geometry::Bbox;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+/// A sorted search whose matches are at most one in this many rows
+/// selects its page among them instead of walking the permutation.
+const FEW_ROWS: usize = 16;
+
 /// How an engine is set up.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -224,14 +228,22 @@ impl Engine {
             })
             .collect::<Result<Vec<_>>>()?;
         let index = self.sorts.get(keys, directory.rows());
-        let members = Members::of(core, directory.rows());
-        let matches = |seq: u32| members.contains(seq) && predicate.is_none_or(|p| p.row(seq as usize) == Some(true));
         let keyset = request.keyset.as_ref();
-        let (seqs, more) = index.page(keyset, request.search.limit, matches)?;
+        let limit = request.search.limit;
         let matched = match (request.matched, predicate) {
             (Some(count), _) => count,
             (None, None) => core.len(),
             (None, Some(predicate)) => scan::count(core, predicate),
+        };
+        // Few matches: select the page among them. Many: walk the
+        // permutation, which soon finds enough of them.
+        let (seqs, more) = if matched <= (directory.rows() / FEW_ROWS) as u64 {
+            index.page_among(scan::all(core, predicate), keyset, limit)?
+        } else {
+            let members = Members::of(core, directory.rows());
+            let matches =
+                |seq: u32| members.contains(seq) && predicate.is_none_or(|p| p.row(seq as usize) == Some(true));
+            index.page(keyset, limit, matches)?
         };
         let (has_next, has_prev) = match keyset {
             Some(keyset) if keyset.direction == Direction::Prev => (true, more),

@@ -105,6 +105,15 @@ pub fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
     }
 }
 
+/// Every matching row, ascending.
+pub fn all(core: &CoreRows, predicate: Option<&Predicate>) -> Vec<u32> {
+    match (core, predicate) {
+        (_, Some(predicate)) => first(core, predicate, 0, usize::MAX),
+        (CoreRows::Sorted(seqs), None) => seqs.clone(),
+        (CoreRows::Ranges(ranges), None) => ranges.iter().flat_map(Clone::clone).collect(),
+    }
+}
+
 /// Up to `n` matching rows from `from` on, ascending.
 fn first(core: &CoreRows, predicate: &Predicate, from: u64, n: usize) -> Vec<u32> {
     let mut rows = Vec::with_capacity(n.min(1024));
@@ -274,6 +283,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn all_matching_rows_are_collected_in_order() {
+        let core = CoreRows::Ranges(vec![0..3000, 4000..4010]);
+        let rows = all(&core, Some(&predicate()));
+        assert_eq!(rows.len() as u64, count(&core, &predicate()));
+        assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(all(&core, None).len(), 3010);
+        assert_eq!(all(&CoreRows::Sorted(vec![3, 4]), None), vec![3, 4]);
     }
 
     #[test]

@@ -85,6 +85,48 @@ impl SortIndex {
         seq.cmp(&row)
     }
 
+    /// The same page among a few rows (all the rows a search matches, in
+    /// any order): those past the keyset, then the first `limit` of them
+    /// by selection, without walking the permutation.
+    pub fn page_among(&self, mut rows: Vec<u32>, keyset: Option<&Keyset>, limit: usize) -> Result<(Vec<u32>, bool)> {
+        let backwards = keyset.is_some_and(|k| k.direction == Direction::Prev);
+        if let Some(keyset) = keyset {
+            let (probes, seq) = self.boundary(keyset)?;
+            let wanted = if backwards { Ordering::Greater } else { Ordering::Less };
+            rows.retain(|row| self.compare_boundary(&probes, seq, *row) == wanted);
+        }
+        let order = |a: &u32, b: &u32| {
+            let ordering = self.compare(*a, *b);
+            if backwards { ordering.reverse() } else { ordering }
+        };
+        if rows.len() > limit + 1 {
+            rows.select_nth_unstable_by(limit, order);
+            rows.truncate(limit + 1);
+        }
+        rows.sort_unstable_by(order);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if backwards {
+            rows.reverse();
+        }
+        Ok((rows, more))
+    }
+
+    /// A keyset's sort values as probes of the columns, and its seq.
+    fn boundary(&self, keyset: &Keyset) -> Result<(Vec<Option<Probe>>, u32)> {
+        if keyset.values.len() != self.keys.len() {
+            return Err(invalid_token());
+        }
+        let probes = self
+            .keys
+            .iter()
+            .zip(&keyset.values)
+            .map(|(key, value)| key.column.probe(value).transpose().map_err(|_| invalid_token()))
+            .collect::<Result<Vec<_>>>()?;
+        let seq = u32::try_from(keyset.seq).map_err(|_| invalid_token())?;
+        Ok((probes, seq))
+    }
+
     /// A row's sort values as a token holds them.
     pub fn token_key(&self, seq: u32) -> Vec<Value> {
         self.keys.iter().map(|k| k.column.token_value(seq as usize)).collect()
@@ -244,5 +286,34 @@ mod tests {
             ..after
         };
         assert!(index.page(Some(&wrong), 1, all).is_err());
+        assert!(index.page_among(vec![1, 2], Some(&wrong), 1).is_err());
+    }
+
+    #[test]
+    fn a_page_among_matching_rows_is_the_walks_page() {
+        let (v, s) = columns();
+        let index = SortIndex::build(vec![key(&v, true), key(&s, false)], 6);
+        let matching = |row: u32| row != 4;
+        let rows: Vec<u32> = (0..6).rev().filter(|r| matching(*r)).collect();
+        for limit in 1..6 {
+            assert_eq!(
+                index.page_among(rows.clone(), None, limit).unwrap(),
+                index.page(None, limit, matching).unwrap()
+            );
+            for seq in 0..6u32 {
+                for direction in [Direction::Next, Direction::Prev] {
+                    let keyset = Keyset {
+                        direction,
+                        values: index.token_key(seq),
+                        seq: i64::from(seq),
+                    };
+                    assert_eq!(
+                        index.page_among(rows.clone(), Some(&keyset), limit).unwrap(),
+                        index.page(Some(&keyset), limit, matching).unwrap(),
+                        "{keyset:?} limit {limit}"
+                    );
+                }
+            }
+        }
     }
 }
