@@ -4,6 +4,7 @@ their JSON files (the independent truth)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,22 +41,17 @@ def _ping(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> str:
-    """Builds, indexes sample-data and serves it; yields the base URL."""
-    tmp = tmp_path_factory.mktemp("stac-indexed")
-    index = tmp / "index"
+def index_catalog(root: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`stac-indexed index ROOT --out OUT ...` (the wrapper builds the release
+    binary when needed); the caller checks the outcome."""
+    return subprocess.run([str(WRAPPER), "index", str(root), "--out", str(out), *extra],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def serving(index: Path, tmp: Path):
+    """`stac-indexed serve` over an index on a free port; yields its base URL."""
     env = dict(os.environ, STAC_INDEXED_CACHE_DIR=str(tmp / "server-cache"))
-
-    # The wrapper builds the release binary when needed.
-    subprocess.run([str(WRAPPER), "--version"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [str(WRAPPER), "index", "sample-data/catalog.json",
-         "--config", "sample-data/index-config.json", "--out", str(index)],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )
-
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"
@@ -90,6 +86,18 @@ def server(tmp_path_factory) -> str:
         yield url
     finally:
         stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> str:
+    """Builds, indexes sample-data and serves it; yields the base URL."""
+    tmp = tmp_path_factory.mktemp("stac-indexed")
+    index = tmp / "index"
+    outcome = index_catalog(SAMPLE / "catalog.json", index,
+                            "--config", str(SAMPLE / "index-config.json"))
+    assert outcome.returncode == 0, outcome.stderr
+    with serving(index, tmp) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ pub struct ApiConfig {
     pub reload_interval: Option<Duration>,
     /// How many item documents are fetched at once, over all requests.
     pub fetch_concurrency: usize,
+    /// How long one item may take to read, retries included, before a
+    /// page is answered without it.
+    pub item_fetch_budget: Duration,
     /// The item cache's size in bytes.
     pub item_cache_bytes: usize,
     /// How long a cached item document is served before it is fetched again.
@@ -53,6 +56,7 @@ impl Default for ApiConfig {
             cache_dir: std::env::temp_dir().join("stac-indexed-cache"),
             reload_interval: Some(Duration::from_secs(60)),
             fetch_concurrency: 64,
+            item_fetch_budget: Duration::from_secs(10),
             item_cache_bytes: 64 * 1024 * 1024,
             item_cache_ttl: Duration::from_secs(60),
             connections: cores * 2,

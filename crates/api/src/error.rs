@@ -22,6 +22,10 @@ pub enum Error {
     /// An item in the index could not be read from its source (502).
     #[error("{0}")]
     SourceUnavailable(String),
+    /// An item in the index no longer exists at its source (404): the index
+    /// is out of date.
+    #[error("{0}")]
+    SourceGone(String),
     /// No index is loaded yet (503).
     #[error("{0}")]
     NotReady(String),
@@ -53,7 +57,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) | Error::Filter(_) => StatusCode::BAD_REQUEST,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::NotFound(_) | Error::SourceGone(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::IndexChanged(_) => StatusCode::CONFLICT,
             Error::SourceUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -72,6 +76,7 @@ impl Error {
             Error::MethodNotAllowed(_) => "MethodNotAllowed",
             Error::IndexChanged(_) => "IndexChanged",
             Error::SourceUnavailable(_) => "SourceUnavailable",
+            Error::SourceGone(_) => "SourceGone",
             Error::NotReady(_) => "NotReady",
             _ => "InternalServerError",
         }

@@ -7,10 +7,16 @@
 //! An item changed at its source without a re-index is served fresh once its
 //! cache entry is older than the time to live (`--item-cache-ttl`): every
 //! instance agrees again within that time.
+//!
+//! Sources fail. The io crate retries what may pass (timeouts, connection
+//! errors, 429 and 5xx) with backoff; here each item gets a time budget for
+//! all of it (`--item-fetch-budget`). An item that still cannot be read is a
+//! [`Missing`] entry of its page, counted for `/_mgmt/health`, never the
+//! failure of the whole page.
 
 use crate::{Error, Result};
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use lru::LruCache;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -18,6 +24,7 @@ use stac_indexed_engine::Hit;
 use stac_indexed_format::content_hash;
 use stac_indexed_io::{Io, Uri};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -32,7 +39,30 @@ pub struct ItemFetcher {
     io: Arc<Io>,
     permits: Semaphore,
     concurrency: usize,
+    budget: Duration,
+    failures: AtomicU64,
     cache: Mutex<ByteCache>,
+}
+
+/// An item of a page that could not be read from its source.
+#[derive(Debug, serde::Serialize)]
+pub struct Missing {
+    /// The item's id.
+    pub id: String,
+    /// Its collection.
+    pub collection: String,
+    /// Where the index says it is.
+    pub href: String,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// A page's item documents: those read, in page order, and those missing.
+pub struct Fetched {
+    /// The documents that were read, with the hit each belongs to.
+    pub items: Vec<(RawItem, Hit)>,
+    /// The hits whose documents could not be read.
+    pub missing: Vec<Missing>,
 }
 
 struct ByteCache {
@@ -43,13 +73,16 @@ struct ByteCache {
 }
 
 impl ItemFetcher {
-    /// A fetcher with at most `concurrency` fetches in flight and a cache of
-    /// `cache_bytes` whose entries live `ttl`.
-    pub fn new(io: Arc<Io>, concurrency: usize, cache_bytes: usize, ttl: Duration) -> ItemFetcher {
+    /// A fetcher with at most `concurrency` fetches in flight, `budget` for
+    /// each item (retries included) and a cache of `cache_bytes` whose
+    /// entries live `ttl`.
+    pub fn new(io: Arc<Io>, concurrency: usize, budget: Duration, cache_bytes: usize, ttl: Duration) -> ItemFetcher {
         ItemFetcher {
             io,
             permits: Semaphore::new(concurrency.max(1)),
             concurrency: concurrency.max(1),
+            budget,
+            failures: AtomicU64::new(0),
             cache: Mutex::new(ByteCache {
                 entries: LruCache::unbounded(),
                 bytes: 0,
@@ -59,18 +92,54 @@ impl ItemFetcher {
         }
     }
 
-    /// The items of a page, in the page's order. An item that cannot be read
-    /// fails the whole request (a page never silently shrinks).
-    pub async fn fetch_all(&self, hits: &[Hit]) -> Result<Vec<RawItem>> {
+    /// The items of a page, in the page's order, and those that could not
+    /// be read (the page names them rather than silently shrinking).
+    pub async fn fetch_all(&self, hits: &[Hit]) -> Fetched {
         let fetches: Vec<_> = hits.iter().map(|hit| self.fetch(hit)).collect();
-        futures::stream::iter(fetches)
+        let results: Vec<Result<RawItem>> = futures::stream::iter(fetches)
             .buffered(self.concurrency)
-            .try_collect()
-            .await
+            .collect()
+            .await;
+        let mut fetched = Fetched {
+            items: Vec::with_capacity(hits.len()),
+            missing: Vec::new(),
+        };
+        for (result, hit) in results.into_iter().zip(hits) {
+            match result {
+                Ok(item) => fetched.items.push((item, hit.clone())),
+                Err(error) => fetched.missing.push(Missing {
+                    id: hit.id.clone(),
+                    collection: hit.collection.clone(),
+                    href: hit.href.clone(),
+                    reason: error.to_string(),
+                }),
+            }
+        }
+        fetched
     }
 
-    /// One item's document.
+    /// One item's document, within the time budget; a failure is logged and counted.
     pub async fn fetch(&self, hit: &Hit) -> Result<RawItem> {
+        let result = match tokio::time::timeout(self.budget, self.fetch_once(hit)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::SourceUnavailable(format!(
+                "item {:?} of collection {:?} could not be read from {} within {:?}",
+                hit.id, hit.collection, hit.href, self.budget
+            ))),
+        };
+        if let Err(error) = &result {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(id = %hit.id, collection = %hit.collection, href = %hit.href, %error, "item source failed");
+        }
+        result
+    }
+
+    /// How many item reads have failed since the start (for /_mgmt/health).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    async fn fetch_once(&self, hit: &Hit) -> Result<RawItem> {
         let key = (hit.href.clone(), hit.content_hash.clone());
         if let Some(bytes) = self.cached(&key) {
             return parse(&bytes, hit);
@@ -93,19 +162,26 @@ impl ItemFetcher {
     async fn read(&self, hit: &Hit) -> Result<Bytes> {
         let unavailable = |reason: String| {
             Error::SourceUnavailable(format!(
-                "item {:?} of collection {:?} is in the index but cannot be read from {}: {reason}; \
-                 the index may be out of date",
+                "item {:?} of collection {:?} is in the index but cannot be read from {}: {reason}",
                 hit.id, hit.collection, hit.href
             ))
         };
+        let failed = |error: stac_indexed_io::Error| match error.is_not_found() {
+            true => Error::SourceGone(format!(
+                "item {:?} of collection {:?} is in the index but its source {} no longer exists; \
+                 the index is out of date",
+                hit.id, hit.collection, hit.href
+            )),
+            false => unavailable(error.to_string()),
+        };
         let uri = Uri::parse(&hit.href).map_err(|e| unavailable(e.to_string()))?;
         let Some(fragment) = uri.as_url().fragment().map(str::to_string) else {
-            return self.io.get(&uri).await.map_err(|e| unavailable(e.to_string()));
+            return self.io.get(&uri).await.map_err(failed);
         };
         let mut page_url = uri.as_url().clone();
         page_url.set_fragment(None);
         let page_uri = Uri::from_url(page_url).map_err(|e| unavailable(e.to_string()))?;
-        let page = self.io.get(&page_uri).await.map_err(|e| unavailable(e.to_string()))?;
+        let page = self.io.get(&page_uri).await.map_err(failed)?;
         let page: Value = serde_json::from_slice(&page).map_err(|e| unavailable(e.to_string()))?;
         let feature = page
             .get("features")
@@ -115,7 +191,13 @@ impl ItemFetcher {
                     .iter()
                     .find(|f| f.get("id").and_then(Value::as_str) == Some(&fragment))
             })
-            .ok_or_else(|| unavailable("the item is no longer in its page".into()))?;
+            .ok_or_else(|| {
+                Error::SourceGone(format!(
+                    "item {:?} of collection {:?} is in the index but no longer in its page {}; \
+                     the index is out of date",
+                    hit.id, hit.collection, hit.href
+                ))
+            })?;
         Ok(Bytes::from(stac_indexed_format::canonical_json(feature)))
     }
 

@@ -41,7 +41,13 @@ const API_RELATIONS: [&str; 8] = [
 
 /// An item as served: API links, absolute hrefs elsewhere. Only `links` and
 /// `assets` are parsed and written again; every other member passes through.
+/// An item whose document has no `collection` (one linked from a collection
+/// that did not name it) gets the collection the index gave it, as the links
+/// already say.
 pub fn rewrite_item(mut item: RawItem, source: Option<&Uri>, base: &BaseUrl, collection: &str, id: &str) -> RawItem {
+    if item.get("collection").is_none_or(|raw| raw.get() == "null") {
+        insert_raw(&mut item, "collection", &Value::from(collection));
+    }
     let member = |item: &RawItem, key: &str| {
         item.get(key)
             .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
@@ -179,6 +185,18 @@ mod tests {
         );
         assert_eq!(served["assets"]["data"]["href"], "https://h/cat/c/items/data.tif");
         assert_eq!(served["assets"]["remote"]["href"], "s3://b/k.tif");
+        assert_eq!(
+            served["collection"], "c 1",
+            "the index's collection fills a missing member"
+        );
+    }
+
+    #[test]
+    fn an_items_own_collection_member_is_kept() {
+        let base = BaseUrl::from_headers(&Default::default(), "");
+        let item: RawItem = serde_json::from_str(r#"{"id": "a", "collection": "own"}"#).unwrap();
+        let served = serde_json::to_value(rewrite_item(item, None, &base, "indexed", "a")).unwrap();
+        assert_eq!(served["collection"], "own");
     }
 
     #[test]

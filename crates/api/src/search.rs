@@ -50,9 +50,11 @@ const FILTER_CRS: [&str; 4] = [
     "OGC:CRS84",
 ];
 
+/// An empty `filter-crs` is no `filter-crs` (the default, CRS84), as an
+/// empty `filter-lang` is the default language.
 fn check_filter_crs(crs: Option<&str>) -> Result<()> {
-    match crs {
-        Some(crs) if !FILTER_CRS.contains(&crs) => Err(Error::bad_request(format!(
+    match crs.map(str::trim) {
+        Some(crs) if !crs.is_empty() && !FILTER_CRS.contains(&crs) => Err(Error::bad_request(format!(
             "filter-crs {crs:?} is not supported; use {}",
             FILTER_CRS[0]
         ))),
@@ -433,6 +435,10 @@ mod tests {
             ("filter-crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
         ])
         .unwrap();
+        assert!(
+            query(&[("filter", "gsd = 1"), ("filter-crs", "")]).is_ok(),
+            "empty is the default"
+        );
         let search = &params.search;
         assert!(search.filter.is_some() && search.query.is_some() && search.q.is_some());
         assert!(params.fields.is_some() && search.has_extensions() && !search.sortby.is_empty());

@@ -3,6 +3,7 @@
 use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
+use crate::routes::search::MISSING_ITEMS_HEADER;
 use crate::routes::{self, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
@@ -81,6 +82,7 @@ pub fn app(index: Arc<IndexHandle>, io: Arc<Io>, config: ApiConfig, http: &HttpO
         fetcher: Arc::new(ItemFetcher::new(
             io,
             config.fetch_concurrency,
+            config.item_fetch_budget,
             config.item_cache_bytes,
             config.item_cache_ttl,
         )),
@@ -143,7 +145,10 @@ async fn stac_error_shape(response: Response) -> Response {
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([HeaderName::from_static(MISSING_ITEMS_HEADER)]);
     if origins.is_empty() || origins.iter().any(|o| o == "*") {
         return layer.allow_origin(Any);
     }

@@ -1194,42 +1194,68 @@ async fn self_links_are_percent_encoded_and_resolve() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_missing_source_item_is_a_502_not_a_short_page() {
+async fn a_missing_source_item_is_named_and_the_rest_of_its_page_served() {
     let catalog = sample_copy();
     let api = Api::new(catalog.path(), sample_config(), ApiConfig::default()).await;
     let gone = "S1A_IW_GRDH_20240314T053011";
+    let kept = "S1A_IW_GRDH_20240103T053012";
     std::fs::remove_file(catalog.path().join(format!("radar/items/{gone}.json"))).unwrap();
 
+    // Asked for by its URL: a 404 that says the source is gone.
     let description = api
         .get(&format!("/collections/{S1}/items/{gone}"))
         .await
-        .assert_error(StatusCode::BAD_GATEWAY, "SourceUnavailable");
-    assert!(description.contains(gone), "{description}");
+        .assert_error(StatusCode::NOT_FOUND, "SourceGone");
+    assert!(
+        description.contains(gone) && description.contains("no longer exists"),
+        "{description}"
+    );
 
-    // A search page holding it fails too; it does not silently shrink.
-    for uri in [
-        format!("/search?ids={gone},S1A_IW_GRDH_20240103T053012"),
-        format!("/search?collections={S1}&limit=100"),
-        format!("/collections/{S1}/items?limit=100"),
-        "/search?limit=100".to_string(),
+    // A page holding it is served without it, and names it.
+    let whole = api.search(&[("collections", S1), ("limit", "100")]).await;
+    let total = whole["numberMatched"].as_u64().unwrap();
+    for reply in [
+        api.get(&format!("/search?ids={gone},{kept}")).await,
+        api.get(&format!("/search?collections={S1}&limit=100")).await,
+        api.get(&format!("/collections/{S1}/items?limit=100")).await,
+        api.post("/search", &json!({"collections": [S1], "limit": 100})).await,
     ] {
-        let description = api
-            .get(&uri)
-            .await
-            .assert_error(StatusCode::BAD_GATEWAY, "SourceUnavailable");
-        assert!(description.contains(gone), "{uri}: {description}");
+        let page = reply.assert_page();
+        assert!(!ids(&page).contains(&gone.to_string()), "{page}");
+        assert_eq!(page["numberReturned"].as_u64().unwrap() as usize, ids(&page).len());
+        assert_eq!(page["missingItems"].as_array().unwrap().len(), 1, "{page}");
+        let missing = &page["missingItems"][0];
+        assert_eq!(
+            (missing["id"].as_str(), missing["collection"].as_str()),
+            (Some(gone), Some(S1))
+        );
+        assert!(missing["href"].as_str().unwrap().ends_with(&format!("{gone}.json")));
+        assert!(
+            missing["reason"].as_str().unwrap().contains("no longer exists"),
+            "{missing}"
+        );
+        assert_eq!(
+            reply.header("stac-missing-items"),
+            Some(format!("{S1}/{gone}").as_str())
+        );
     }
+    let page = api.search(&[("collections", S1), ("limit", "100")]).await;
+    assert_eq!(page["numberMatched"].as_u64(), Some(total), "the count is the index's");
+    assert_eq!(page["numberReturned"].as_u64(), Some(total - 1));
+
+    // A page none of whose items can be read is a 502.
     let description = api
-        .post("/search", &json!({"collections": [S1], "limit": 100}))
+        .get(&format!("/search?ids={gone}"))
         .await
         .assert_error(StatusCode::BAD_GATEWAY, "SourceUnavailable");
     assert!(description.contains(gone), "{description}");
 
-    // Pages without it are fine.
-    let page = api.search(&[("ids", "S1A_IW_GRDH_20240103T053012")]).await;
-    assert_eq!(ids(&page), vec!["S1A_IW_GRDH_20240103T053012".to_string()]);
-    let page = api.search(&[("collections", LANDSAT), ("limit", "100")]).await;
-    assert_eq!(page["numberReturned"], 16);
+    // Pages without it carry no such member or header; health counts the failures.
+    let reply = api.get(&format!("/search?ids={kept}")).await;
+    assert!(reply.assert_page().get("missingItems").is_none());
+    assert_eq!(reply.header("stac-missing-items"), None);
+    let health = api.get("/_mgmt/health").await.json();
+    assert!(health["item_source_failures"].as_u64().unwrap() >= 6, "{health}");
 }
 
 #[tokio::test]

@@ -46,13 +46,14 @@ struct Selection {
 }
 
 impl Selection {
-    /// `include`: `None` when missing (POST only), else the list (maybe empty).
+    /// `include`: `None` when missing (POST only), else the list (maybe
+    /// empty). Only excludes: the full item without them.
     fn new(include: Option<&[&str]>, exclude: &[&str]) -> Selection {
         let mut explicit: Vec<(Vec<String>, bool)> = exclude.iter().map(|f| (path(f), false)).collect();
         let included: Vec<&str> = include.unwrap_or_default().to_vec();
         explicit.extend(included.iter().map(|f| (path(f), true)));
         let mut weak: Vec<Vec<String>> = ["id", "type", "collection"].iter().map(|f| path(f)).collect();
-        let full = include.is_none() && !exclude.is_empty();
+        let full = included.is_empty() && !exclude.is_empty();
         if included.is_empty() && !full {
             // The default set (rule 1), with the datetime range when the item has it.
             for field in [
@@ -192,6 +193,7 @@ async fn get_fields_return_exactly_the_selected_members() {
         ("-geometry", &[], &["geometry"]),
         ("-geometry,-links,-assets", &[], &["geometry", "links", "assets"]),
         ("-properties.datetime", &[], &["properties.datetime"]),
+        ("-properties.platform,-assets", &[], &["properties.platform", "assets"]),
         ("", &[], &[]),
         (
             "properties,-properties.gsd,-properties.title",

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// How many item documents are fetched at once (over all requests).
     #[arg(long, env = "STAC_INDEXED_FETCH_CONCURRENCY", default_value_t = 64)]
     fetch_concurrency: usize,
+    /// Seconds one item may take to read from its source, retries included,
+    /// before a page is answered without it (and names it as missing).
+    #[arg(long, env = "STAC_INDEXED_ITEM_FETCH_BUDGET", default_value_t = 10.0)]
+    item_fetch_budget: f64,
     /// The item cache's size, in MiB.
     #[arg(long, env = "STAC_INDEXED_ITEM_CACHE_MB", default_value_t = 64)]
     item_cache_mb: usize,
@@ -91,6 +95,10 @@ impl ServeArgs {
             cache_dir: self.cache_dir.clone().unwrap_or(defaults.cache_dir),
             reload_interval: (self.reload_interval > 0).then(|| Duration::from_secs(self.reload_interval)),
             fetch_concurrency: self.fetch_concurrency.max(1),
+            item_fetch_budget: Duration::try_from_secs_f64(self.item_fetch_budget)
+                .ok()
+                .filter(|budget| !budget.is_zero())
+                .unwrap_or(defaults.item_fetch_budget),
             item_cache_bytes: self.item_cache_mb * 1024 * 1024,
             item_cache_ttl: Duration::from_secs(self.item_cache_ttl),
             connections: self.connections.unwrap_or(defaults.connections).max(1),

@@ -442,6 +442,21 @@ fn an_unreadable_root_and_a_bad_config_fail_clearly() {
         "{stderr}"
     );
 
+    // A root without stac_version is not a catalog: a clear failure, not 0 items.
+    let root = out.path().join("not-stac.json");
+    std::fs::write(
+        &root,
+        r#"{"id": "x", "description": "d", "links": [{"rel": "child", "href": "./c.json"}]}"#,
+    )
+    .unwrap();
+    let output = run(
+        &["index", root.to_str().unwrap(), "--out", out.path().to_str().unwrap()],
+        &[],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("it has no \"stac_version\""), "{stderr}");
+
     let config = out.path().join("bad-config.json");
     std::fs::write(
         &config,

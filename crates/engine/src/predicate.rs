@@ -203,7 +203,14 @@ impl Predicate {
                 when_null,
             } => {
                 match &column.values {
-                    Values::Text(d) => pass_words(&d.codes, |code| allowed[code as usize], first, yes),
+                    // NULL rows have code 0 even when the dictionary is
+                    // empty; finish_leaf masks them out.
+                    Values::Text(d) => pass_words(
+                        &d.codes,
+                        |code| allowed.get(code as usize).copied().unwrap_or(false),
+                        first,
+                        yes,
+                    ),
                     _ => yes.fill(0),
                 }
                 finish_leaf(column, *when_null, first, yes, no);
@@ -397,5 +404,26 @@ mod tests {
         );
         let not = Predicate::Not(Box::new(less));
         assert_eq!(not.row(0), None);
+    }
+
+    /// A text column with no value at all (a queryable no item has) has an
+    /// empty dictionary: its rows are unknown, never a panic.
+    #[test]
+    fn an_all_null_text_column_matches_nothing() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE items AS SELECT range AS seq, NULL::VARCHAR AS t FROM range(200)")
+            .unwrap();
+        let t = Arc::new(Column::load(&connection, "t", Kind::Text).unwrap());
+        let condition = Condition::Test {
+            field: field("t", Kind::Text),
+            test: Test::Text(TextTest::In(vec!["x".into()])),
+            when_null: None,
+        };
+        let predicate = Predicate::bind(&condition, &mut |_: &Field| Some(t.clone())).unwrap();
+        let (mut yes, mut no) = ([0u64; 4], [0u64; 4]);
+        predicate.words(0, &mut yes, &mut no);
+        assert_eq!((yes, no), ([0; 4], [0; 4]));
+        assert_eq!(predicate.row(5), None);
     }
 }

@@ -272,6 +272,10 @@ async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Document)> {
     let document = document::parse(&bytes).map_err(|e| fatal(format!("not valid JSON: {e}")))?;
     match document::kind_of(&document) {
         Some(DocumentKind::Catalog | DocumentKind::Collection) => Ok((bytes, document)),
+        _ if document.json.get("stac_version").is_none() => Err(fatal(
+            "not a STAC catalog or collection: it has no \"stac_version\" (every STAC catalog since 0.6 has one)"
+                .into(),
+        )),
         _ => Err(fatal("not a STAC catalog or collection".into())),
     }
 }

@@ -59,7 +59,9 @@ pub(crate) fn kind_of(document: &Document) -> Option<DocumentKind> {
         Some("Collection") => Some(DocumentKind::Collection),
         Some("Feature") => Some(DocumentKind::Item),
         Some("FeatureCollection") => Some(DocumentKind::ItemCollection),
-        // STAC before 1.0 had no "type" on catalogs and collections.
+        // STAC before 1.0 had no "type" on catalogs and collections, but a
+        // "stac_version"; without both it is some other JSON document.
+        None if json.get("stac_version").is_none() => None,
         None if json.get("extent").is_some() && json.get("id").is_some() => Some(DocumentKind::Collection),
         None if json.get("id").is_some() && (json.get("links").is_some() || !document.links.is_empty()) => {
             Some(DocumentKind::Catalog)
@@ -257,12 +259,17 @@ mod tests {
             Some(DocumentKind::ItemCollection)
         );
         assert_eq!(
-            kind(json!({"id": "x", "extent": {}, "links": []})),
+            kind(json!({"stac_version": "0.8.0", "id": "x", "extent": {}, "links": []})),
             Some(DocumentKind::Collection)
         );
         assert_eq!(
-            kind(json!({"id": "x", "links": [{"rel": "child", "href": "c.json"}]})),
+            kind(json!({"stac_version": "0.8.0", "id": "x", "links": [{"rel": "child", "href": "c.json"}]})),
             Some(DocumentKind::Catalog)
+        );
+        assert_eq!(
+            kind(json!({"id": "x", "links": [{"rel": "child", "href": "c.json"}]})),
+            None,
+            "untyped JSON without stac_version is not STAC"
         );
         assert_eq!(kind(json!({"type": "Point"})), None);
         assert_eq!(kind(json!([1, 2])), None);

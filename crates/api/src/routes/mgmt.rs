@@ -32,14 +32,15 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "collections": manifest.counts.collections,
         "errors": manifest.counts.errors,
         "item_cache_bytes": state.fetcher.cached_bytes(),
+        "item_source_failures": state.fetcher.failures(),
     });
     json_response("application/json", &body)
 }
 
 /// The indexer's errors, paged with `limit` and `offset`.
 #[utoipa::path(get, path = "/status/errors", tag = "Management",
-    params(("limit" = Option<i64>, Query, description = "Page size (default 10)"),
-           ("offset" = Option<i64>, Query, description = "Rows to skip")),
+    params(("limit" = Option<i64>, Query, minimum = 0, description = "Page size (default 10; 0 and larger values are clamped)"),
+           ("offset" = Option<i64>, Query, minimum = 0, description = "Rows to skip")),
     responses((status = 200, description = "What the indexer could not index", content_type = "application/json"),
               (status = 400, description = "An invalid parameter")))]
 pub async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {

@@ -2,7 +2,7 @@
 //! `/collections/{id}/items` shares.
 
 use super::{base_url, json_response, query_pairs};
-use crate::fetch::RawItem;
+use crate::fetch::{Missing, RawItem};
 use crate::fields::{Fields, IndexRow, column_json};
 use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, link, rewrite_item};
@@ -11,7 +11,7 @@ use crate::search::{Original, SearchParams, parsing_is_heavy};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -56,8 +56,8 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
 
 /// Item search with a JSON body.
 #[utoipa::path(post, path = "/search", tag = "Item Search",
-    request_body(content = Object, content_type = "application/json",
-        description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token"),
+    request_body(content = Option<Object>, content_type = "application/json",
+        description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token; an empty body is an empty search"),
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
@@ -133,8 +133,11 @@ pub async fn respond(
         keyset,
     };
     let page = index.engine.page(request).await?;
-    let features = match (&fields, index_only) {
-        (Some(fields), Some(queryables)) => index_only_items(&index, fields, queryables, &page.hits).await?,
+    let (features, missing) = match (&fields, index_only) {
+        (Some(fields), Some(queryables)) => (
+            index_only_items(&index, fields, queryables, &page.hits).await?,
+            Vec::new(),
+        ),
         _ => fetched_items(state, base, fields.as_ref(), &page.hits).await?,
     };
     let path: Vec<&str> = match collection {
@@ -171,14 +174,37 @@ pub async fn respond(
             token_at(Direction::Prev, first),
         ));
     }
+    let header = missing_header(&missing);
     let body = FeatureCollection {
         kind: "FeatureCollection",
         number_matched: page.matched,
         number_returned: features.len(),
         features,
         links,
+        missing,
     };
-    Ok(json_response(GEOJSON, &body))
+    let mut response = json_response(GEOJSON, &body);
+    if let Some(value) = header {
+        response.headers_mut().insert(MISSING_ITEMS_HEADER, value);
+    }
+    Ok(response)
+}
+
+/// The header that names the items of a page that could not be read.
+pub const MISSING_ITEMS_HEADER: &str = "stac-missing-items";
+
+/// `collection/id` of each missing item, each part percent-encoded, comma
+/// separated (`None` when nothing is missing).
+fn missing_header(missing: &[Missing]) -> Option<HeaderValue> {
+    if missing.is_empty() {
+        return None;
+    }
+    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let names: Vec<String> = missing
+        .iter()
+        .map(|m| format!("{}/{}", encode(&m.collection), encode(&m.id)))
+        .collect();
+    HeaderValue::from_str(&names.join(",")).ok()
 }
 
 /// What the count of a search depends on, hashed: a token's count is used
@@ -195,17 +221,26 @@ fn fingerprint(search: &Search, collection: Option<&str>) -> String {
 }
 
 /// The items of a page, fetched from their sources, with API links and
-/// only the fields asked for.
+/// only the fields asked for, and those that could not be read. Only when
+/// none of a page's items could be read is the page an error (502).
 async fn fetched_items(
     state: &AppState,
     base: &BaseUrl,
     fields: Option<&Fields>,
     hits: &[Hit],
-) -> Result<Vec<RawItem>> {
-    let documents = state.fetcher.fetch_all(hits).await?;
-    Ok(documents
+) -> Result<(Vec<RawItem>, Vec<Missing>)> {
+    let fetched = state.fetcher.fetch_all(hits).await;
+    if fetched.items.is_empty() && !fetched.missing.is_empty() {
+        let reasons: Vec<&str> = fetched.missing.iter().map(|m| m.reason.as_str()).collect();
+        return Err(Error::SourceUnavailable(format!(
+            "none of the {} items of this page could be read from their sources: {}",
+            hits.len(),
+            reasons.join("; ")
+        )));
+    }
+    let items = fetched
+        .items
         .into_iter()
-        .zip(hits)
         .map(|(document, hit)| {
             let source = stac_indexed_io::Uri::parse(&hit.href).ok();
             let item = rewrite_item(document, source.as_ref(), base, &hit.collection, &hit.id);
@@ -214,7 +249,8 @@ async fn fetched_items(
                 None => item,
             }
         })
-        .collect())
+        .collect();
+    Ok((items, fetched.missing))
 }
 
 /// The items of a page built from their index rows alone (no fetch).
@@ -263,6 +299,9 @@ struct FeatureCollection {
     number_returned: usize,
     features: Vec<RawItem>,
     links: Vec<Value>,
+    /// Items of the page that could not be read from their sources.
+    #[serde(rename = "missingItems", skip_serializing_if = "Vec::is_empty")]
+    missing: Vec<Missing>,
 }
 
 fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {

@@ -220,6 +220,28 @@ impl Moto {
         }
     }
 
+    /// Writes one object with plain HTTP, readable anonymously.
+    pub async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{bucket}/{key}", self.endpoint))
+            .header("x-amz-acl", "public-read")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{key}: {}", response.status());
+    }
+
+    /// Deletes one object with plain HTTP.
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        let response = reqwest::Client::new()
+            .delete(format!("{}/{bucket}/{key}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{key}: {}", response.status());
+    }
+
     /// Downloads an object with a signed request made by curl (independent of the code under test).
     pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let output = tokio::process::Command::new("curl")

@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Serving an index for a test script: source it, do not run it. Needs
+# scripts/lib/processes.sh (stop_group) sourced first.
+#
+#   serve_index INDEX LOG [ARGS...]   # sets url and server_pgid; waits for /_mgmt/ping
+#   stop_server                       # stops it (call from the caller's exit trap)
+
+# A free TCP port of 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts `stac-indexed serve` (the release build, scripts/stac-indexed) over
+# INDEX on a free port in a session of its own, its output in LOG; sets
+# `url` and `server_pgid`; returns once it answers /_mgmt/ping, or fails
+# with the end of its log after 180 s (the wrapper may have to build first).
+serve_index() {
+  local index=$1 log=$2 port deadline
+  shift 2
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  setsid "$root/scripts/stac-indexed" serve --index "$index" --addr "127.0.0.1:$port" \
+    --reload-interval 0 "$@" </dev/null >"$log" 2>&1 &
+  server_pgid=$!
+  deadline=$((SECONDS + 180))
+  until curl -fsS -o /dev/null "$url/_mgmt/ping" 2>/dev/null; do
+    if ! group_alive "$server_pgid" || [ "$SECONDS" -ge "$deadline" ]; then
+      echo "FAIL: the server did not answer $url/_mgmt/ping; its log ends:" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Stops the server serve_index started, if it runs.
+stop_server() {
+  if [ -n "${server_pgid:-}" ] && group_alive "$server_pgid"; then
+    stop_group "$server_pgid"
+  fi
+}
