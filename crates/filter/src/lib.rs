@@ -18,6 +18,7 @@
 mod condition;
 mod error;
 mod expression;
+mod like;
 #[cfg(test)]
 mod oracle;
 mod query;
@@ -33,6 +34,7 @@ pub use condition::{Comparison, Condition, Field, NumberTest, Test, TextTest, te
 pub use cql2::Expr;
 pub use error::{Error, Result};
 pub use expression::{FilterLang, MAX_DEPTH, MAX_PARENTHESES, parse_filter};
+pub use like::LikePattern;
 pub use query::query_to_expr;
 pub use queryables::{Kind, Queryable, Queryables, Scope};
 pub use sql::Sql;

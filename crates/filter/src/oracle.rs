@@ -632,17 +632,16 @@ fn client_mistakes_are_errors_that_name_the_culprit() {
 }
 
 #[test]
-fn a_huge_in_list_is_one_parameter_and_fast() {
+fn a_huge_in_list_is_one_parameter() {
     let connection = database(&items());
     let mut ids: Vec<String> = (0..100_000).map(|i| format!("'x{i}'")).collect();
     ids.push("'i07'".into());
     let filter = json!(format!("id IN ({})", ids.join(", ")));
-    let start = Instant::now();
-    let got = ids_where(&connection, &filter, FilterLang::Cql2Text).unwrap();
-    assert_eq!(got, ["i07"]);
-    let elapsed = start.elapsed();
-    eprintln!("IN with 100,001 values: {elapsed:?}");
-    assert!(elapsed.as_secs() < 10, "{elapsed:?}");
+    let expr = parse_filter(&filter, FilterLang::Cql2Text).unwrap();
+    let sql = to_sql(&expr, &queryables().scope(None)).unwrap();
+    assert_eq!(sql.params.len(), 1, "{}", sql.text);
+    assert!(sql.text.len() < 100, "the values are not in the text: {}", sql.text);
+    assert_eq!(ids_where(&connection, &filter, FilterLang::Cql2Text).unwrap(), ["i07"]);
 }
 
 #[test]
