@@ -50,8 +50,81 @@ impl Bitmap {
         self.words.get(index).copied().unwrap_or(0)
     }
 
+    /// Sets the bits of `bits` in the word of rows `64 * index ..`.
+    pub fn set_word(&mut self, index: usize, bits: u64) {
+        self.words[index] |= bits;
+    }
+
+    /// How many bits are set.
+    pub fn count(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// The rows whose bits are set, ascending.
+    pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(index, word)| {
+            let mut bits = *word;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let bit = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    (index * 64) as u32 + bit
+                })
+            })
+        })
+    }
+
     fn bytes(&self) -> usize {
         self.words.len() * 8
+    }
+}
+
+/// Distinct text values, sorted, end to end in one buffer: a test of every
+/// value reads memory in order, and a value costs its bytes and an offset.
+#[derive(Debug, Default)]
+pub struct Texts {
+    bytes: String,
+    ends: Vec<u64>,
+}
+
+impl Texts {
+    /// How many values there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The value of a code.
+    pub fn get(&self, code: usize) -> &str {
+        let start = code.checked_sub(1).map_or(0, |previous| self.ends[previous] as usize);
+        &self.bytes[start..self.ends[code] as usize]
+    }
+
+    /// The values, in code (and value) order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|code| self.get(code))
+    }
+
+    /// The first code whose value is not before `value` (`false` of `before`).
+    pub fn partition_point(&self, before: impl Fn(&str) -> bool) -> usize {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if before(self.get(middle)) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+
+    fn push(&mut self, value: &str) {
+        self.bytes.push_str(value);
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    fn bytes(&self) -> usize {
+        self.bytes.len() + self.ends.len() * 8
     }
 }
 
@@ -61,7 +134,7 @@ pub struct Dictionary {
     /// Per row, an index into `values` (0 for NULL rows).
     pub codes: Vec<u32>,
     /// The distinct values, sorted.
-    pub values: Vec<Box<str>>,
+    pub values: Texts,
 }
 
 /// A column's values, by storage type.
@@ -84,7 +157,7 @@ pub enum Values {
         /// The values, as codes into `dictionary`.
         codes: Vec<u32>,
         /// The distinct values, sorted.
-        dictionary: Vec<Box<str>>,
+        dictionary: Texts,
     },
 }
 
@@ -146,18 +219,17 @@ impl Column {
 
     /// About how many bytes the column takes.
     pub fn bytes(&self) -> usize {
-        let text = |values: &[Box<str>]| values.iter().map(|v| v.len() + 16).sum::<usize>();
         self.valid.bytes()
             + match &self.values {
                 Values::Number(v) => v.len() * 8,
                 Values::Integer(v) | Values::Time(v) => v.len() * 8,
                 Values::Boolean(b) => b.bytes(),
-                Values::Text(d) => d.codes.len() * 4 + text(&d.values),
+                Values::Text(d) => d.codes.len() * 4 + d.values.bytes(),
                 Values::TextArray {
                     offsets,
                     codes,
                     dictionary,
-                } => (offsets.len() + codes.len()) * 4 + text(dictionary),
+                } => (offsets.len() + codes.len()) * 4 + dictionary.bytes(),
             }
     }
 
@@ -178,7 +250,7 @@ impl Column {
             (Values::Number(v), Probe::Number(p)) => p.total_cmp(&v[row]),
             (Values::Integer(v) | Values::Time(v), Probe::Integer(p)) => p.cmp(&v[row]),
             (Values::Boolean(v), Probe::Boolean(p)) => p.cmp(&v.get(row)),
-            (Values::Text(d), Probe::Text(p)) => p.as_str().cmp(&d.values[d.codes[row] as usize]),
+            (Values::Text(d), Probe::Text(p)) => p.as_str().cmp(d.values.get(d.codes[row] as usize)),
             // A probe is made for its column's kind (Column::probe).
             _ => Ordering::Equal,
         }
@@ -193,7 +265,7 @@ impl Column {
             Values::Number(v) => serde_json::Number::from_f64(v[row]).map_or(Value::Null, Value::Number),
             Values::Integer(v) | Values::Time(v) => Value::from(v[row]),
             Values::Boolean(v) => Value::Bool(v.get(row)),
-            Values::Text(d) => Value::String(d.values[d.codes[row] as usize].to_string()),
+            Values::Text(d) => Value::String(d.values.get(d.codes[row] as usize).to_string()),
             Values::TextArray { .. } => Value::Null,
         }
     }
@@ -222,7 +294,7 @@ impl Column {
             Values::Integer(v) => SqlValue::BigInt(v[row]),
             Values::Time(v) => SqlValue::Timestamp(TimeUnit::Microsecond, v[row]),
             Values::Boolean(v) => SqlValue::Boolean(v.get(row)),
-            Values::Text(d) => SqlValue::Text(d.values[d.codes[row] as usize].to_string()),
+            Values::Text(d) => SqlValue::Text(d.values.get(d.codes[row] as usize).to_string()),
             Values::TextArray {
                 offsets,
                 codes,
@@ -230,7 +302,7 @@ impl Column {
             } => SqlValue::List(
                 codes[offsets[row] as usize..offsets[row + 1] as usize]
                     .iter()
-                    .map(|c| SqlValue::Text(dictionary[*c as usize].to_string()))
+                    .map(|c| SqlValue::Text(dictionary.get(*c as usize).to_string()))
                     .collect(),
             ),
         }
@@ -304,7 +376,7 @@ impl Coder {
     }
 
     /// The codes renumbered so that code order is value order.
-    fn finish(self) -> (Vec<u32>, Vec<Box<str>>) {
+    fn finish(self) -> (Vec<u32>, Texts) {
         let Coder { values, mut codes, .. } = self;
         let mut order: Vec<u32> = (0..values.len() as u32).collect();
         order.sort_unstable_by(|a, b| values[*a as usize].cmp(&values[*b as usize]));
@@ -315,11 +387,9 @@ impl Coder {
         codes
             .iter_mut()
             .for_each(|c| *c = renumbered.get(*c as usize).copied().unwrap_or(0));
-        let mut slots: Vec<Option<Box<str>>> = values.into_iter().map(Some).collect();
-        let sorted = order
-            .iter()
-            .map(|old| slots[*old as usize].take().unwrap_or_default())
-            .collect();
+        let mut sorted = Texts::default();
+        order.iter().for_each(|old| sorted.push(&values[*old as usize]));
+        sorted.bytes.shrink_to_fit();
         (codes, sorted)
     }
 }

@@ -57,18 +57,66 @@ impl Packed {
     }
 }
 
+/// Text stored against the first value of each block of [`BLOCK`] rows:
+/// a row keeps only the bytes after the prefix it shares with its block's
+/// first value, which is kept whole. The hrefs of one catalog share long
+/// prefixes (its root, a collection's folder, an item's number), so this
+/// keeps a fraction of their bytes, and reading one is a copy of two slices.
+#[derive(Default)]
+struct Prefixed {
+    rest: Packed,
+    /// Per row, how many leading bytes it shares with its block's first.
+    shared: Vec<u16>,
+}
+
+impl Prefixed {
+    const BLOCK: usize = 16;
+
+    fn push(&mut self, value: &str) {
+        let row = self.shared.len();
+        let shared = if row.is_multiple_of(Self::BLOCK) {
+            0
+        } else {
+            let head = self.rest.get(row - row % Self::BLOCK);
+            let common = head.iter().zip(value.as_bytes()).take_while(|(a, b)| a == b).count();
+            // Shared bytes end on a character boundary, so both parts are text.
+            let common = (0..=common.min(usize::from(u16::MAX)))
+                .rev()
+                .find(|n| value.is_char_boundary(*n))
+                .unwrap_or(0);
+            common as u16
+        };
+        self.shared.push(shared);
+        self.rest.push(&value.as_bytes()[usize::from(shared)..]);
+    }
+
+    fn text(&self, row: usize) -> String {
+        let head = self.rest.text(row - row % Self::BLOCK);
+        let shared = usize::from(self.shared[row]);
+        let mut text = String::with_capacity(shared + self.rest.get(row).len());
+        text.push_str(&head[..shared]);
+        text.push_str(self.rest.text(row));
+        text
+    }
+
+    fn shrink(&mut self) {
+        self.rest.shrink();
+        self.shared.shrink_to_fit();
+    }
+}
+
 /// Every row of one index version, addressable by `seq` and by (collection, id).
 pub struct Directory {
     /// Per seq, the index of its collection in `collections`.
     row_collections: Vec<u16>,
     ids: Packed,
-    hrefs: Packed,
-    content_hashes: Packed,
+    hrefs: Prefixed,
+    /// Per seq, the 16 bytes of its content hash (32 hex digits in the index).
+    content_hashes: Vec<[u8; 16]>,
     wkbs: Packed,
-    /// Per seq, kept apart and contiguous: what every spatial or temporal
-    /// search reads for each candidate.
-    bboxes: Vec<Bbox>,
-    /// `coalesce(start_datetime, datetime)` and `coalesce(end_datetime, datetime)`, UTC microseconds.
+    /// Per seq, `coalesce(start_datetime, datetime)` and
+    /// `coalesce(end_datetime, datetime)`, UTC microseconds, contiguous:
+    /// what a temporal search reads for each row.
     intervals: Vec<(i64, i64)>,
     collections: Vec<String>,
     ranges: HashMap<String, Range<u32>>,
@@ -88,12 +136,8 @@ impl Directory {
              FROM items",
         )?;
         let mut row_collections: Vec<u16> = Vec::new();
-        let (mut ids, mut hrefs, mut content_hashes, mut wkbs) = (
-            Packed::default(),
-            Packed::default(),
-            Packed::default(),
-            Packed::default(),
-        );
+        let (mut ids, mut hrefs, mut wkbs) = (Packed::default(), Prefixed::default(), Packed::default());
+        let mut content_hashes = Vec::new();
         let mut bboxes = Vec::new();
         let mut intervals = Vec::new();
         let mut collections: Vec<String> = Vec::new();
@@ -121,8 +165,8 @@ impl Directory {
                 .map_err(|_| crate::Error::Internal("more than 65,536 collections".into()))?;
             row_collections.push(collection_number);
             ids.push(id.as_bytes());
-            hrefs.push(row.get_ref(3)?.as_str().map_err(duckdb::Error::from)?.as_bytes());
-            content_hashes.push(row.get_ref(4)?.as_str().map_err(duckdb::Error::from)?.as_bytes());
+            hrefs.push(row.get_ref(3)?.as_str().map_err(duckdb::Error::from)?);
+            content_hashes.push(hash_bytes(row.get_ref(4)?.as_str().map_err(duckdb::Error::from)?)?);
             wkbs.push(row.get_ref(11)?.as_blob().map_err(duckdb::Error::from)?);
             bboxes.push([row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?]);
             intervals.push((
@@ -130,7 +174,9 @@ impl Directory {
                 row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
             ));
         }
-        for packed in [&mut ids, &mut hrefs, &mut content_hashes, &mut wkbs] {
+        content_hashes.shrink_to_fit();
+        hrefs.shrink();
+        for packed in [&mut ids, &mut wkbs] {
             packed.shrink();
         }
         let mut directory = Directory {
@@ -139,13 +185,12 @@ impl Directory {
             hrefs,
             content_hashes,
             wkbs,
-            bboxes,
+            grid: Grid::new(&bboxes, &intervals),
             intervals,
             collections,
             ranges,
             by_key: HashTable::new(),
             hasher: RandomState::new(),
-            grid: Grid::new(),
         };
         let mut by_key = HashTable::with_capacity(directory.rows());
         for seq in 0..directory.rows() as u32 {
@@ -153,9 +198,6 @@ impl Directory {
             by_key.insert_unique(hash, seq, |s| directory.row_hash(*s));
         }
         directory.by_key = by_key;
-        for (seq, bbox) in directory.bboxes.iter().enumerate() {
-            directory.grid.insert(seq as u32, *bbox);
-        }
         Ok(directory)
     }
 
@@ -220,29 +262,46 @@ impl Directory {
         let allowed: Option<Vec<bool>> =
             collections.map(|list| self.collections.iter().map(|c| list.contains(&c.as_str())).collect());
         let bounds = search.bbox.or(search.intersects.as_ref().map(|g| g.bbox));
-        let candidates: Vec<u32> = match (&search.ids, bounds) {
-            (Some(ids), _) => self.seqs_of_ids(ids, collections),
-            (None, Some(bounds)) => self.grid.candidates(bounds).collect(),
-            (None, None) => self.ranges_of(collections).into_iter().flatten().collect(),
+        let in_collections = |seq: u32| {
+            allowed
+                .as_ref()
+                .is_none_or(|a| a[self.row_collections[seq as usize] as usize])
         };
-        let mut seqs: Vec<u32> = candidates
-            .into_iter()
-            .filter(|seq| {
-                let seq = *seq as usize;
-                search.datetime.is_none_or(|i| meets(self.intervals[seq], i))
-                    && bounds.is_none_or(|b| bboxes_meet(self.bboxes[seq], b))
-                    && allowed.as_ref().is_none_or(|a| a[self.row_collections[seq] as usize])
-            })
-            .collect();
+        let in_time = |interval| search.datetime.is_none_or(|i| meets(interval, i));
+        let mut seqs: Vec<u32> = match (&search.ids, bounds) {
+            (Some(ids), _) => self
+                .seqs_of_ids(ids, collections)
+                .into_iter()
+                .filter(|seq| {
+                    in_time(self.intervals[*seq as usize])
+                        && bounds.is_none_or(|b| bboxes_meet(self.bbox(*seq), b))
+                        && in_collections(*seq)
+                })
+                .collect(),
+            (None, Some(bounds)) => {
+                let mut seqs = Vec::new();
+                self.grid.visit(bounds, |seq, bbox, interval| {
+                    if in_time(interval) && bboxes_meet(*bbox, bounds) && in_collections(seq) {
+                        seqs.push(seq);
+                    }
+                });
+                seqs
+            }
+            (None, None) => self
+                .ranges_of(collections)
+                .into_iter()
+                .flatten()
+                .filter(|seq| in_time(self.intervals[*seq as usize]))
+                .collect(),
+        };
         seqs.sort_unstable();
         seqs.dedup();
         let Some(query) = query_geometry(search) else {
             return seqs;
         };
         seqs.retain(|seq| {
-            let seq = *seq as usize;
-            search.bbox.is_some_and(|b| inside(self.bboxes[seq], b))
-                || decode_wkb(self.wkbs.get(seq)).is_some_and(|geometry| query.intersects(&geometry))
+            search.bbox.is_some_and(|b| inside(self.bbox(*seq), b))
+                || decode_wkb(self.wkbs.get(*seq as usize)).is_some_and(|geometry| query.intersects(&geometry))
         });
         seqs
     }
@@ -258,7 +317,7 @@ impl Directory {
 
     /// A row's bbox.
     pub fn bbox(&self, seq: u32) -> Bbox {
-        self.bboxes[seq as usize]
+        self.grid.bbox(seq)
     }
 
     /// A row's geometry, as 2D WKB.
@@ -273,8 +332,8 @@ impl Directory {
             seq: seq as i64,
             collection: self.collection_of(seq).to_string(),
             id: self.ids.text(index).to_string(),
-            href: self.hrefs.text(index).to_string(),
-            content_hash: self.content_hashes.text(index).to_string(),
+            href: self.hrefs.text(index),
+            content_hash: self.content_hashes[index].iter().map(|b| format!("{b:02x}")).collect(),
             sort_key: Vec::new(),
         }
     }
@@ -301,6 +360,20 @@ impl Directory {
             .map(|hit| hit.seq as u32)
             .collect()
     }
+}
+
+/// The 16 bytes of a content hash written as 32 hex digits.
+fn hash_bytes(hex: &str) -> Result<[u8; 16]> {
+    let invalid = || crate::Error::Internal(format!("content hash {hex:?} is not 32 hex digits"));
+    let mut bytes = [0u8; 16];
+    if hex.len() != 32 {
+        return Err(invalid());
+    }
+    let digit = |b: u8| char::from(b).to_digit(16).ok_or_else(invalid);
+    for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Ok(bytes)
 }
 
 /// The geometry a search must intersect: its `intersects`, or its `bbox` as polygons.
@@ -412,5 +485,48 @@ fn page_of_ranges(directory: &Directory, ranges: &[Range<u32>], boundary: Option
         has_next,
         has_prev,
         matched: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixed_text_reads_back_every_value() {
+        let mut values: Vec<String> = (0..40)
+            .map(|i| format!("s3://bucket/collection/item-{i:04}/item-{i:04}.json"))
+            .collect();
+        values[3] = String::new();
+        values[5] = "s3://bucket/collection/ïtem".into();
+        values[6] = "s3://bucket/collection/ïtëm".into();
+        values[17] = "https://elsewhere/x.json".into();
+        values[20] = "s3://bucket/collection/item-0016/".into();
+        let mut prefixed = Prefixed::default();
+        values.iter().for_each(|v| prefixed.push(v));
+        prefixed.shrink();
+        let read: Vec<String> = (0..values.len()).map(|row| prefixed.text(row)).collect();
+        assert_eq!(read, values);
+        let kept: usize = values.iter().map(String::len).sum();
+        assert!(
+            prefixed.rest.bytes.len() < kept / 2,
+            "shared prefixes are kept once a block"
+        );
+    }
+
+    #[test]
+    fn content_hashes_are_32_hex_digits() {
+        let hex = "00ff10a0b1c2d3e4f5061728394a5b6c";
+        let bytes = hash_bytes(hex).unwrap();
+        assert_eq!(bytes[..3], [0x00, 0xff, 0x10]);
+        assert_eq!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(), hex);
+        for bad in [
+            "",
+            "00ff",
+            "+0ff10a0b1c2d3e4f5061728394a5b6c",
+            "zzff10a0b1c2d3e4f5061728394a5b6c",
+        ] {
+            assert!(hash_bytes(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -8,9 +8,11 @@
 //! [`Predicate`] over typed columns (each conjunct the columns cannot
 //! answer is matched by DuckDB once and enters as a set of rows); the page
 //! is found in `seq` order by a scan that stops when the page is full
-//! ([`crate::scan`]), or along a sort permutation ([`crate::sort_index`]).
-//! The count is one pass over the same words, skipped when the paging
-//! token carries it.
+//! ([`crate::scan`]); the count is one pass over the same words, skipped
+//! when the paging token carries it. A sorted search marks its matches in
+//! a bitmap in one pass (which counts them), then selects its page among
+//! them when they are few, or walks the sort permutation
+//! ([`crate::sort_index`]) testing one bit a row.
 
 use crate::columns::{Bitmap, Columns};
 use crate::directory::Directory;
@@ -230,20 +232,14 @@ impl Engine {
         let index = self.sorts.get(keys, directory.rows());
         let keyset = request.keyset.as_ref();
         let limit = request.search.limit;
-        let matched = match (request.matched, predicate) {
-            (Some(count), _) => count,
-            (None, None) => core.len(),
-            (None, Some(predicate)) => scan::count(core, predicate),
-        };
+        let members = Members::of(core, predicate, directory.rows());
+        let matched = request.matched.unwrap_or_else(|| members.count());
         // Few matches: select the page among them. Many: walk the
         // permutation, which soon finds enough of them.
         let (seqs, more) = if matched <= (directory.rows() / FEW_ROWS) as u64 {
-            index.page_among(scan::all(core, predicate), keyset, limit)?
+            index.page_among(members.rows(), keyset, limit)?
         } else {
-            let members = Members::of(core, directory.rows());
-            let matches =
-                |seq: u32| members.contains(seq) && predicate.is_none_or(|p| p.row(seq as usize) == Some(true));
-            index.page(keyset, limit, matches)?
+            index.page(keyset, limit, |seq| members.contains(seq))?
         };
         let (has_next, has_prev) = match keyset {
             Some(keyset) if keyset.direction == Direction::Prev => (true, more),
@@ -415,21 +411,36 @@ fn conjuncts(expression: &Expr) -> Vec<&Expr> {
     }
 }
 
-/// Membership in the rows a search's core parameters match.
+/// The rows a sorted search matches: its core rows, as ranges when no
+/// predicate narrows them, else as a bitmap made in one pass (which also
+/// counts them), so that a walk along a permutation tests each row with
+/// one bit however the filter correlates with the order.
 enum Members<'a> {
     Ranges(&'a [std::ops::Range<u32>]),
     Set(Bitmap),
 }
 
 impl Members<'_> {
-    fn of(core: &CoreRows, rows: usize) -> Members<'_> {
-        match core {
-            CoreRows::Ranges(ranges) => Members::Ranges(ranges),
-            CoreRows::Sorted(seqs) => {
-                let mut set = Bitmap::new(rows);
-                seqs.iter().for_each(|s| set.set(*s as usize));
-                Members::Set(set)
-            }
+    fn of<'a>(core: &'a CoreRows, predicate: Option<&Predicate>, rows: usize) -> Members<'a> {
+        match (core, predicate) {
+            (CoreRows::Ranges(ranges), None) => Members::Ranges(ranges),
+            (core, Some(predicate)) => Members::Set(scan::bitmap(core, predicate, rows)),
+            (core, None) => Members::Set(scan::bitmap(core, &Predicate::Constant(Some(true)), rows)),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match self {
+            Members::Ranges(ranges) => ranges.iter().map(|r| u64::from(r.end - r.start)).sum(),
+            Members::Set(set) => set.count(),
+        }
+    }
+
+    /// Every member, ascending.
+    fn rows(&self) -> Vec<u32> {
+        match self {
+            Members::Ranges(ranges) => ranges.iter().flat_map(Clone::clone).collect(),
+            Members::Set(set) => set.ones().collect(),
         }
     }
 

@@ -17,60 +17,111 @@ const ROWS: usize = (180.0 * CELLS_PER_DEGREE) as usize;
 /// Rows spanning more cells than this, in either direction, are kept apart.
 const MAX_REACH: usize = 4;
 
-/// Row numbers by grid cell.
+/// The rows of each grid cell, with the bbox and time interval of each, so
+/// that a search reads its cells' rows from contiguous memory.
 pub struct Grid {
-    cells: Vec<Vec<u32>>,
-    large: Vec<u32>,
+    /// Where each cell's entries start (one more than cells; the last
+    /// cell holds the rows kept apart).
+    starts: Vec<u32>,
+    /// The entries, cell after cell: their seqs, bboxes and intervals.
+    seqs: Vec<u32>,
+    bboxes: Vec<Bbox>,
+    intervals: Vec<(i64, i64)>,
+    /// Per seq, the position of its entry.
+    positions: Vec<u32>,
     /// The largest extent, in cells beyond the first, of a listed row.
     reach: (usize, usize),
 }
 
+/// The cell of the rows kept apart, after the grid's own.
+const APART: usize = COLUMNS * ROWS;
+
 impl Grid {
-    /// An empty grid.
-    pub fn new() -> Grid {
-        Grid {
-            cells: vec![Vec::new(); COLUMNS * ROWS],
-            large: Vec::new(),
-            reach: (0, 0),
-        }
-    }
-
-    /// Lists row `seq` under the cell of its bbox's south-west corner.
-    pub fn insert(&mut self, seq: u32, [west, south, east, north]: Bbox) {
-        let (first_column, last_column) = (cell(west + 180.0, COLUMNS), cell(east + 180.0, COLUMNS));
-        let (first_row, last_row) = (cell(south + 90.0, ROWS), cell(north + 90.0, ROWS));
-        let crosses = west > east;
-        let reach = (
-            last_column.saturating_sub(first_column),
-            last_row.saturating_sub(first_row),
-        );
-        if crosses || reach.0 > MAX_REACH || reach.1 > MAX_REACH {
-            self.large.push(seq);
-            return;
-        }
-        self.reach = (self.reach.0.max(reach.0), self.reach.1.max(reach.1));
-        self.cells[first_row * COLUMNS + first_column].push(seq);
-    }
-
-    /// Every row whose bbox may meet `bbox`, each once, in no order.
-    pub fn candidates(&self, bbox: Bbox) -> impl Iterator<Item = u32> + '_ {
-        let (reach_columns, reach_rows) = self.reach;
-        spans(bbox)
-            .into_iter()
-            .flat_map(move |(columns, rows)| {
-                let columns = columns.start.saturating_sub(reach_columns)..columns.end;
-                let rows = rows.start.saturating_sub(reach_rows)..rows.end;
-                rows.flat_map(move |row| columns.clone().map(move |column| row * COLUMNS + column))
+    /// Lists each row (by seq, the index into `bboxes` and `intervals`)
+    /// under the cell of its bbox's south-west corner.
+    pub fn new(bboxes: &[Bbox], intervals: &[(i64, i64)]) -> Grid {
+        let mut reach = (0, 0);
+        let cells: Vec<u32> = bboxes
+            .iter()
+            .map(|bbox| {
+                let (cell, extent) = home(*bbox);
+                if cell != APART {
+                    reach = (reach.0.max(extent.0), reach.1.max(extent.1));
+                }
+                cell as u32
             })
-            .flat_map(move |cell| self.cells[cell].iter().copied())
-            .chain(self.large.iter().copied())
+            .collect();
+        let mut starts = vec![0u32; APART + 2];
+        for cell in &cells {
+            starts[*cell as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut positions = vec![0u32; bboxes.len()];
+        for (seq, cell) in cells.iter().enumerate() {
+            positions[seq] = next[*cell as usize];
+            next[*cell as usize] += 1;
+        }
+        let mut seqs = vec![0u32; bboxes.len()];
+        let mut placed_bboxes = vec![[0.0; 4]; bboxes.len()];
+        let mut placed_intervals = vec![(0, 0); bboxes.len()];
+        for (seq, position) in positions.iter().enumerate() {
+            let position = *position as usize;
+            seqs[position] = seq as u32;
+            placed_bboxes[position] = bboxes[seq];
+            placed_intervals[position] = intervals[seq];
+        }
+        Grid {
+            starts,
+            seqs,
+            bboxes: placed_bboxes,
+            intervals: placed_intervals,
+            positions,
+            reach,
+        }
+    }
+
+    /// A row's bbox.
+    pub fn bbox(&self, seq: u32) -> Bbox {
+        self.bboxes[self.positions[seq as usize] as usize]
+    }
+
+    /// Visits every row whose bbox may meet `bbox`, each once, in no
+    /// order, with its bbox and interval.
+    pub fn visit(&self, bbox: Bbox, mut visit: impl FnMut(u32, &Bbox, (i64, i64))) {
+        let mut visit_cell = |cell: usize| {
+            let entries = self.starts[cell] as usize..self.starts[cell + 1] as usize;
+            for position in entries {
+                visit(self.seqs[position], &self.bboxes[position], self.intervals[position]);
+            }
+        };
+        let (reach_columns, reach_rows) = self.reach;
+        for (columns, rows) in spans(bbox) {
+            let columns = columns.start.saturating_sub(reach_columns)..columns.end;
+            for row in rows.start.saturating_sub(reach_rows)..rows.end {
+                columns.clone().for_each(|column| visit_cell(row * COLUMNS + column));
+            }
+        }
+        visit_cell(APART);
     }
 }
 
-impl Default for Grid {
-    fn default() -> Self {
-        Grid::new()
+/// The cell a bbox is listed under, and its extent in cells beyond the
+/// first; [`APART`] for rows wider or taller than [`MAX_REACH`] cells and
+/// rows crossing the antimeridian.
+fn home([west, south, east, north]: Bbox) -> (usize, (usize, usize)) {
+    let (first_column, last_column) = (cell(west + 180.0, COLUMNS), cell(east + 180.0, COLUMNS));
+    let (first_row, last_row) = (cell(south + 90.0, ROWS), cell(north + 90.0, ROWS));
+    let reach = (
+        last_column.saturating_sub(first_column),
+        last_row.saturating_sub(first_row),
+    );
+    if west > east || reach.0 > MAX_REACH || reach.1 > MAX_REACH {
+        return (APART, reach);
     }
+    (first_row * COLUMNS + first_column, reach)
 }
 
 type Span = (std::ops::Range<usize>, std::ops::Range<usize>);
@@ -101,8 +152,16 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    fn grid(bboxes: &[Bbox]) -> Grid {
+        Grid::new(bboxes, &vec![(0, 0); bboxes.len()])
+    }
+
     fn found(grid: &Grid, bbox: Bbox) -> BTreeSet<u32> {
-        let all: Vec<u32> = grid.candidates(bbox).collect();
+        let mut all = Vec::new();
+        grid.visit(bbox, |seq, found, _| {
+            assert_eq!(*found, grid.bbox(seq), "an entry carries its row's bbox");
+            all.push(seq);
+        });
         let distinct: BTreeSet<u32> = all.iter().copied().collect();
         assert_eq!(all.len(), distinct.len(), "each row is found once");
         distinct
@@ -110,19 +169,22 @@ mod tests {
 
     #[test]
     fn candidates_are_the_rows_under_the_query_cells() {
-        let mut grid = Grid::new();
-        grid.insert(0, [10.2, 45.1, 10.8, 45.9]);
-        grid.insert(1, [-20.0, -20.0, -19.5, -19.5]);
-        grid.insert(2, [179.5, -17.0, -179.5, -16.5]);
-        grid.insert(3, [-180.0, -90.0, 180.0, 90.0]);
-        grid.insert(4, [5.0, 5.0, 5.0, 5.0]);
+        let mut bboxes = vec![
+            [10.2, 45.1, 10.8, 45.9],
+            [-20.0, -20.0, -19.5, -19.5],
+            [179.5, -17.0, -179.5, -16.5],
+            [-180.0, -90.0, 180.0, 90.0],
+            [5.0, 5.0, 5.0, 5.0],
+        ];
+        let small = grid(&bboxes);
         // Rows 2 (crossing the antimeridian) and 3 (global) are kept apart: always candidates.
-        assert_eq!(found(&grid, [10.0, 45.0, 11.0, 46.0]), BTreeSet::from([0, 2, 3]));
-        assert_eq!(found(&grid, [179.0, -17.5, -179.0, -16.0]), BTreeSet::from([2, 3]));
-        assert_eq!(found(&grid, [-179.9, -16.9, -179.8, -16.8]), BTreeSet::from([2, 3]));
-        assert_eq!(found(&grid, [4.9, 4.9, 5.1, 5.1]), BTreeSet::from([2, 3, 4]));
+        assert_eq!(found(&small, [10.0, 45.0, 11.0, 46.0]), BTreeSet::from([0, 2, 3]));
+        assert_eq!(found(&small, [179.0, -17.5, -179.0, -16.0]), BTreeSet::from([2, 3]));
+        assert_eq!(found(&small, [-179.9, -16.9, -179.8, -16.8]), BTreeSet::from([2, 3]));
+        assert_eq!(found(&small, [4.9, 4.9, 5.1, 5.1]), BTreeSet::from([2, 3, 4]));
         // A row reaching east and north of its corner cell is found from there too.
-        grid.insert(5, [30.5, 10.5, 33.5, 12.5]);
+        bboxes.push([30.5, 10.5, 33.5, 12.5]);
+        let grid = grid(&bboxes);
         assert!(found(&grid, [33.2, 12.2, 33.4, 12.4]).contains(&5));
         assert!(!found(&grid, [35.0, 14.0, 36.0, 15.0]).contains(&5));
         assert_eq!(found(&grid, [-180.0, -90.0, 180.0, 90.0]).len(), 6);
@@ -130,11 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn entries_carry_their_rows_interval() {
+        let grid = Grid::new(&[[1.0, 1.0, 1.5, 1.5], [1.2, 1.2, 1.3, 1.3]], &[(10, 20), (30, 40)]);
+        let mut seen = Vec::new();
+        grid.visit([0.0, 0.0, 2.0, 2.0], |seq, _, interval| seen.push((seq, interval)));
+        seen.sort();
+        assert_eq!(seen, [(0, (10, 20)), (1, (30, 40))]);
+    }
+
+    #[test]
     fn edges_of_the_world_stay_on_the_grid() {
-        let mut grid = Grid::new();
-        grid.insert(7, [180.0, 90.0, 180.0, 90.0]);
-        grid.insert(8, [-180.0, -90.0, -180.0, -90.0]);
-        assert!(found(&grid, [179.5, 89.5, 180.0, 90.0]).contains(&7));
-        assert!(found(&grid, [-180.0, -90.0, -179.5, -89.5]).contains(&8));
+        let grid = grid(&[[180.0, 90.0, 180.0, 90.0], [-180.0, -90.0, -180.0, -90.0]]);
+        assert!(found(&grid, [179.5, 89.5, 180.0, 90.0]).contains(&0));
+        assert!(found(&grid, [-180.0, -90.0, -179.5, -89.5]).contains(&1));
     }
 }

@@ -9,8 +9,8 @@
 //! value of the column's dictionary. Conditions the columns cannot answer
 //! are matched by DuckDB once per search and enter as a set of rows.
 
-use crate::columns::{Bitmap, Column, Values};
-use stac_indexed_filter::{Condition, Field, NumberTest, Test};
+use crate::columns::{Bitmap, Column, Texts, Values};
+use stac_indexed_filter::{Condition, Field, NumberTest, Test, TextTest};
 use std::sync::Arc;
 
 /// How many words of rows are evaluated at a time.
@@ -82,7 +82,7 @@ impl Predicate {
                         }
                     }
                     (Values::Text(dictionary), Test::Text(test)) => Predicate::Codes {
-                        allowed: dictionary.values.iter().map(|v| test.matches(v)).collect(),
+                        allowed: allowed_codes(&dictionary.values, test),
                         column,
                         when_null,
                     },
@@ -238,6 +238,51 @@ impl Predicate {
             }
         }
     }
+}
+
+/// Per code of a sorted dictionary, whether its value passes. The codes a
+/// comparison, range, list or LIKE prefix allows are found by binary
+/// search; only the values that may match are tested one by one.
+fn allowed_codes(values: &Texts, test: &TextTest) -> Vec<bool> {
+    use stac_indexed_filter::Comparison::*;
+    let n = values.len();
+    let mut allowed = vec![false; n];
+    let from = |x: &str| values.partition_point(|v| v < x);
+    let past = |x: &str| values.partition_point(|v| v <= x);
+    let mut allow = |codes: std::ops::Range<usize>| allowed[codes].fill(true);
+    match test {
+        TextTest::Compare(op, x) => match op {
+            Equal => allow(from(x)..past(x)),
+            NotEqual => {
+                allow(0..from(x));
+                allow(past(x)..n);
+            }
+            Less => allow(0..from(x)),
+            LessOrEqual => allow(0..past(x)),
+            Greater => allow(past(x)..n),
+            GreaterOrEqual => allow(from(x)..n),
+        },
+        TextTest::Between(low, high) => {
+            if low <= high {
+                allow(from(low)..past(high));
+            }
+        }
+        TextTest::In(list) => list.iter().for_each(|x| allow(from(x)..past(x))),
+        TextTest::Like(pattern) => {
+            let prefix = pattern.prefix();
+            let start = from(&prefix);
+            let end = values.partition_point(|v| v < prefix.as_str() || v.starts_with(prefix.as_str()));
+            for (code, allow) in allowed.iter_mut().enumerate().take(end).skip(start) {
+                *allow = pattern.matches(values.get(code));
+            }
+        }
+        TextTest::Contains(_) => {
+            for (code, value) in values.iter().enumerate() {
+                allowed[code] = test.matches(value);
+            }
+        }
+    }
+    allowed
 }
 
 fn bind_all(parts: &[Condition], column: &mut dyn FnMut(&Field) -> Option<Arc<Column>>) -> Option<Vec<Predicate>> {
@@ -425,5 +470,47 @@ mod tests {
         predicate.words(0, &mut yes, &mut no);
         assert_eq!((yes, no), ([0; 4], [0; 4]));
         assert_eq!(predicate.row(5), None);
+    }
+
+    #[test]
+    fn allowed_codes_are_the_values_that_pass() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE items AS SELECT * FROM (VALUES
+                    (0, 'a'), (1, 'ab'), (2, 'abc'), (3, 'b'), (4, 'b%c'), (5, 'bb'), (6, ''), (7, 'é'), (8, 'ab')
+                 ) t(seq, s)",
+            )
+            .unwrap();
+        let column = Column::load(&connection, "s", Kind::Text).unwrap();
+        let Values::Text(dictionary) = &column.values else {
+            panic!("a text column")
+        };
+        let like = |p: &str| TextTest::Like(stac_indexed_filter::LikePattern::new(p));
+        let mut tests = vec![
+            TextTest::Between("ab".into(), "b".into()),
+            TextTest::Between("b".into(), "a".into()),
+            TextTest::In(vec!["".into(), "bb".into(), "zz".into()]),
+            TextTest::Contains("b".into()),
+        ];
+        for op in [
+            Comparison::Equal,
+            Comparison::NotEqual,
+            Comparison::Less,
+            Comparison::LessOrEqual,
+            Comparison::Greater,
+            Comparison::GreaterOrEqual,
+        ] {
+            for operand in ["", "ab", "abd", "é", "zz"] {
+                tests.push(TextTest::Compare(op, operand.into()));
+            }
+        }
+        for pattern in ["a%", "ab", "%b", "b\\%%", "_b%", "%", "", "é", "a_c", "zz%"] {
+            tests.push(like(pattern));
+        }
+        for test in tests {
+            let expected: Vec<bool> = dictionary.values.iter().map(|v| test.matches(v)).collect();
+            assert_eq!(allowed_codes(&dictionary.values, &test), expected, "{test:?}");
+        }
     }
 }

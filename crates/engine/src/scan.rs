@@ -7,6 +7,7 @@
 //! previous page). Rows found by a spatial or temporal search, or by id,
 //! are tested one by one. The count is one pass over the same words.
 
+use crate::columns::Bitmap;
 use crate::keyset::Boundary;
 use crate::predicate::{BLOCK, Predicate};
 use std::ops::Range;
@@ -18,16 +19,6 @@ pub enum CoreRows {
     Sorted(Vec<u32>),
     /// Every seq in these ranges (sorted, disjoint).
     Ranges(Vec<Range<u32>>),
-}
-
-impl CoreRows {
-    /// How many rows there are.
-    pub fn len(&self) -> u64 {
-        match self {
-            CoreRows::Sorted(seqs) => seqs.len() as u64,
-            CoreRows::Ranges(ranges) => ranges.iter().map(|r| u64::from(r.end - r.start)).sum(),
-        }
-    }
 }
 
 /// A page in seq order: the rows, whether there are more after and before, and the count.
@@ -105,13 +96,24 @@ pub fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
     }
 }
 
-/// Every matching row, ascending.
-pub fn all(core: &CoreRows, predicate: Option<&Predicate>) -> Vec<u32> {
-    match (core, predicate) {
-        (_, Some(predicate)) => first(core, predicate, 0, usize::MAX),
-        (CoreRows::Sorted(seqs), None) => seqs.clone(),
-        (CoreRows::Ranges(ranges), None) => ranges.iter().flat_map(Clone::clone).collect(),
+/// The matching rows, as a bitmap over `rows` rows.
+pub fn bitmap(core: &CoreRows, predicate: &Predicate, rows: usize) -> Bitmap {
+    let mut matching = Bitmap::new(rows);
+    match core {
+        CoreRows::Sorted(seqs) => seqs
+            .iter()
+            .filter(|s| predicate.row(**s as usize) == Some(true))
+            .for_each(|s| matching.set(*s as usize)),
+        CoreRows::Ranges(ranges) => {
+            for range in ranges {
+                forward(predicate, range.start as usize, range.end as usize, |word, bits| {
+                    matching.set_word(word, bits);
+                    true
+                });
+            }
+        }
     }
+    matching
 }
 
 /// Up to `n` matching rows from `from` on, ascending.
@@ -239,7 +241,6 @@ fn backward(predicate: &Predicate, low: usize, high: usize, mut visit: impl FnMu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::columns::Bitmap;
     use std::sync::Arc;
 
     /// Every third row of 5000 matches.
@@ -286,13 +287,15 @@ mod tests {
     }
 
     #[test]
-    fn all_matching_rows_are_collected_in_order() {
-        let core = CoreRows::Ranges(vec![0..3000, 4000..4010]);
-        let rows = all(&core, Some(&predicate()));
-        assert_eq!(rows.len() as u64, count(&core, &predicate()));
-        assert!(rows.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(all(&core, None).len(), 3010);
-        assert_eq!(all(&CoreRows::Sorted(vec![3, 4]), None), vec![3, 4]);
+    fn the_bitmap_holds_the_matching_rows() {
+        let ranges = vec![0..3000, 4000..4010];
+        let core = CoreRows::Ranges(ranges.clone());
+        let sorted = CoreRows::Sorted(ranges.iter().flat_map(|r| r.clone()).collect());
+        for core in [&core, &sorted] {
+            let matching = bitmap(core, &predicate(), 5000);
+            assert_eq!(matching.ones().collect::<Vec<_>>(), expected(&ranges));
+            assert_eq!(matching.count(), count(core, &predicate()));
+        }
     }
 
     #[test]

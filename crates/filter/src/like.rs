@@ -66,6 +66,19 @@ impl LikePattern {
         &self.source
     }
 
+    /// The text every match starts with: the pattern up to its first wildcard.
+    pub fn prefix(&self) -> String {
+        let first = &self.segments[0];
+        first
+            .parts
+            .iter()
+            .map_while(|part| match part {
+                Part::Char(c) => Some(*c),
+                Part::One => None,
+            })
+            .collect()
+    }
+
     /// Whether `value` matches.
     pub fn matches(&self, value: &str) -> bool {
         let (first, rest) = self.segments.split_first().expect("one segment at least");
@@ -204,6 +217,15 @@ mod tests {
         assert!(like("a_b", "a\\_b"));
         assert!(!like("axb", "a\\_b"));
         assert!(like("a\\", "a\\"));
+    }
+
+    #[test]
+    fn the_prefix_ends_at_the_first_wildcard() {
+        assert_eq!(LikePattern::new("sentinel-2%").prefix(), "sentinel-2");
+        assert_eq!(LikePattern::new("s2_x%").prefix(), "s2");
+        assert_eq!(LikePattern::new("%x").prefix(), "");
+        assert_eq!(LikePattern::new("exact").prefix(), "exact");
+        assert_eq!(LikePattern::new("50\\%%").prefix(), "50%");
     }
 
     #[test]
