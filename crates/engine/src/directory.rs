@@ -268,41 +268,37 @@ impl Directory {
                 .is_none_or(|a| a[self.row_collections[seq as usize] as usize])
         };
         let in_time = |interval| search.datetime.is_none_or(|i| meets(interval, i));
-        let mut seqs: Vec<u32> = match (&search.ids, bounds) {
-            (Some(ids), _) => self
-                .seqs_of_ids(ids, collections)
-                .into_iter()
-                .filter(|seq| {
-                    in_time(self.intervals[*seq as usize])
-                        && bounds.is_none_or(|b| bboxes_meet(self.bbox(*seq), b))
-                        && in_collections(*seq)
-                })
-                .collect(),
-            (None, Some(bounds)) => {
-                let mut seqs = Vec::new();
-                self.grid.visit(bounds, |seq, bbox, interval| {
-                    if in_time(interval) && bboxes_meet(*bbox, bounds) && in_collections(seq) {
-                        seqs.push(seq);
-                    }
-                });
-                seqs
-            }
-            (None, None) => self
-                .ranges_of(collections)
-                .into_iter()
-                .flatten()
-                .filter(|seq| in_time(self.intervals[*seq as usize]))
-                .collect(),
+        // Rows whose bbox lies inside a query box meet it; the others
+        // (`edges`) are tested against their geometry.
+        let inside_box = |bbox: Bbox| search.bbox.is_some_and(|b| inside(bbox, b));
+        let (mut seqs, mut edges) = (Vec::new(), Vec::new());
+        match (&search.ids, bounds) {
+            (Some(ids), _) => edges.extend(self.seqs_of_ids(ids, collections).into_iter().filter(|seq| {
+                in_time(self.intervals[*seq as usize])
+                    && bounds.is_none_or(|b| bboxes_meet(self.bbox(*seq), b))
+                    && in_collections(*seq)
+            })),
+            (None, Some(bounds)) => self.grid.visit(bounds, |seq, bbox, interval| {
+                if in_time(interval) && bboxes_meet(*bbox, bounds) && in_collections(seq) {
+                    if inside_box(*bbox) { &mut seqs } else { &mut edges }.push(seq);
+                }
+            }),
+            (None, None) => edges.extend(
+                self.ranges_of(collections)
+                    .into_iter()
+                    .flatten()
+                    .filter(|seq| in_time(self.intervals[*seq as usize])),
+            ),
         };
+        if let Some(query) = query_geometry(search) {
+            edges.retain(|seq| {
+                inside_box(self.bbox(*seq))
+                    || decode_wkb(self.wkbs.get(*seq as usize)).is_some_and(|geometry| query.intersects(&geometry))
+            });
+        }
+        seqs.append(&mut edges);
         seqs.sort_unstable();
         seqs.dedup();
-        let Some(query) = query_geometry(search) else {
-            return seqs;
-        };
-        seqs.retain(|seq| {
-            search.bbox.is_some_and(|b| inside(self.bbox(*seq), b))
-                || decode_wkb(self.wkbs.get(*seq as usize)).is_some_and(|geometry| query.intersects(&geometry))
-        });
         seqs
     }
 

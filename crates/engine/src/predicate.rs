@@ -342,18 +342,28 @@ fn test_words<T: Copy>(
     }
 }
 
-/// The bits of the rows of words `first ..` whose value passes.
+/// The bits of the rows of words `first ..` whose value passes. A whole
+/// word is a fixed run of 64 values, which the compiler unrolls and
+/// vectorizes.
 fn pass_words<T: Copy>(values: &[T], passes: impl Fn(T) -> bool, first: usize, out: &mut [u64]) {
     for (i, word) in out.iter_mut().enumerate() {
         let start = (first + i) * 64;
-        let end = (start + 64).min(values.len());
-        let mut bits = 0u64;
-        if start < end {
-            for (bit, value) in values[start..end].iter().enumerate() {
-                bits |= u64::from(passes(*value)) << bit;
+        *word = match values.get(start..start + 64) {
+            Some(run) => {
+                let run: &[T; 64] = run.try_into().expect("a run of 64 values");
+                let mut bits = 0u64;
+                for (bit, value) in run.iter().enumerate() {
+                    bits |= u64::from(passes(*value)) << bit;
+                }
+                bits
             }
-        }
-        *word = bits;
+            None => values
+                .get(start..)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .fold(0, |bits, (bit, value)| bits | u64::from(passes(*value)) << bit),
+        };
     }
 }
 
