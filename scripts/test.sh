@@ -24,3 +24,5 @@ echo "== api.html in headless Chromium" >&2
 scripts/test-browser.sh
 echo "== stac-api-validator" >&2
 scripts/test-validator.sh
+echo "== schemathesis (the OpenAPI document against the server)" >&2
+scripts/test-schemathesis.sh

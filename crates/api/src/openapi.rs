@@ -43,7 +43,37 @@ pub fn document(server: &str) -> Value {
     document["openapi"] = Value::String("3.0.3".into());
     document["servers"] = serde_json::json!([{"url": server}]);
     downgrade_to_3_0(&mut document);
+    unbounded_limits(&mut document);
     document
+}
+
+/// A search's `limit` is any integer of at least 1: one above the maximum,
+/// however large (beyond 64 bits too), is the maximum (OGC API Features,
+/// Part 1, /req/core/fc-limit-response-1), so its schema has no `int64`
+/// format.
+fn unbounded_limits(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    let searches = ["/search", "/collections/{collectionId}/items"];
+    let operations = paths
+        .iter_mut()
+        .filter(|(path, _)| searches.contains(&path.as_str()))
+        .filter_map(|(_, operations)| operations.as_object_mut())
+        .flat_map(|operations| operations.values_mut());
+    for operation in operations {
+        let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for parameter in parameters
+            .iter_mut()
+            .filter(|p| p["name"] == "limit" && p["in"] == "query")
+        {
+            if let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) {
+                schema.remove("format");
+            }
+        }
+    }
 }
 
 /// Rewrites the OpenAPI 3.1 forms utoipa emits into their 3.0 equivalents:
@@ -89,5 +119,14 @@ mod tests {
         }
         assert!(paths["/search"].get("post").is_some());
         assert!(!document.to_string().contains(r#""type":["#));
+        for path in ["/search", "/collections/{collectionId}/items"] {
+            let parameters = paths[path]["get"]["parameters"].as_array().unwrap();
+            let limit = parameters.iter().find(|p| p["name"] == "limit").unwrap();
+            assert_eq!(limit["schema"]["minimum"], 1, "{path}");
+            assert!(
+                limit["schema"].get("format").is_none(),
+                "{path}: a larger limit is clamped"
+            );
+        }
     }
 }

@@ -75,7 +75,10 @@ impl SearchParams {
     pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<SearchParams> {
         let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         check_filter_crs(get("filter-crs"))?;
-        let lang = get("filter-lang").map(str::parse).transpose()?;
+        let lang = get("filter-lang")
+            .filter(|l| !l.is_empty())
+            .map(str::parse)
+            .transpose()?;
         let search = Search {
             ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
             collections: get("collections").map(comma_list).filter(|c| !c.is_empty()),

@@ -25,17 +25,17 @@ use std::sync::Arc;
     params(
         ("ids" = Option<String>, Query, description = "Comma-separated item ids"),
         ("collections" = Option<String>, Query, description = "Comma-separated collection ids"),
-        ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy (or 6 numbers with heights)"),
-        ("intersects" = Option<String>, Query, description = "A GeoJSON geometry, as JSON text"),
-        ("datetime" = Option<String>, Query, description = "An RFC 3339 instant or interval (open ends: `..` or empty)"),
-        ("filter" = Option<String>, Query, description = "A CQL2 filter over the queryables (see /queryables)"),
-        ("filter-lang" = Option<String>, Query, description = "`cql2-text` (default) or `cql2-json`"),
+        ("bbox" = Option<String>, Query, min_length = 1, description = "minx,miny,maxx,maxy (or 6 numbers with heights)"),
+        ("intersects" = Option<String>, Query, min_length = 1, description = "A GeoJSON geometry, as JSON text"),
+        ("datetime" = Option<String>, Query, min_length = 1, description = "An RFC 3339 instant or interval (open ends: `..` or empty)"),
+        ("filter" = Option<String>, Query, min_length = 1, description = "A CQL2 filter over the queryables (see /queryables)"),
+        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)?$", description = "`cql2-text` (default; also when empty) or `cql2-json`"),
         ("filter-crs" = Option<String>, Query, description = "Only `http://www.opengis.net/def/crs/OGC/1.3/CRS84` (or EPSG:4326)"),
         ("sortby" = Option<String>, Query, description = "Sort fields, comma separated, `-` for descending: `-properties.eo:cloud_cover,id` (see /sortables)"),
         ("fields" = Option<String>, Query, description = "Members to include or (`-`) exclude: `id,properties.eo:cloud_cover,-geometry`"),
-        ("query" = Option<String>, Query, description = "A query-extension object as JSON text: `{\"eo:cloud_cover\":{\"lt\":10}}`"),
-        ("q" = Option<String>, Query, description = "Free text over title, description and keywords: terms, \"phrases\", AND, OR, +required, -excluded"),
-        ("limit" = Option<i64>, Query, description = "Page size (default 10, larger values are clamped to the maximum)"),
+        ("query" = Option<String>, Query, min_length = 1, description = "A query-extension object as JSON text: `{\"eo:cloud_cover\":{\"lt\":10}}`"),
+        ("q" = Option<String>, Query, min_length = 1, description = "Free text over title, description and keywords: terms, \"phrases\", AND, OR, +required, -excluded"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
     ),
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
@@ -57,7 +57,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
 /// Item search with a JSON body.
 #[utoipa::path(post, path = "/search", tag = "Item Search",
     request_body(content = Option<Object>, content_type = "application/json",
-        description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token; an empty body is an empty search"),
+        description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token; an empty (or `null`) body is an empty search"),
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
@@ -95,6 +95,8 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
+        // The body is optional: JSON `null` is no body, an empty search.
+        Ok(Value::Null) => Ok(Map::new()),
         Ok(_) => Err(Error::bad_request("the request body must be a JSON object")),
         Err(e) => Err(Error::bad_request(format!("the request body is not valid JSON: {e}"))),
     }
