@@ -13,7 +13,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use stac_indexed_engine::{Engine, Options};
 use stac_indexed_filter::Queryables;
 use stac_indexed_format::manifest::MANIFEST_FILE;
@@ -236,7 +235,7 @@ async fn local_file(io: &Io, manifest_uri: &Uri, entry: &FileEntry, cache: &Path
         return Ok(path);
     }
     let bytes: Bytes = io.get(&uri).await?;
-    let digest = hex_digest(&bytes);
+    let digest = stac_indexed_format::sha256_hex(&bytes);
     if digest != entry.sha256 {
         return Err(Error::Internal(format!(
             "{uri} does not match its checksum in the manifest (got {digest}, expected {})",
@@ -253,21 +252,13 @@ async fn local_file(io: &Io, manifest_uri: &Uri, entry: &FileEntry, cache: &Path
     Ok(path)
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sql_path(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
-}
-
 /// Reads the collections table (small) with a connection of its own.
 fn read_collections(path: &Path) -> Result<Vec<Collection>> {
     let connection = Connection::open_in_memory()?;
     connection.execute_batch("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;")?;
     let mut statement = connection.prepare(&format!(
         "SELECT id, title, json, href, item_count FROM read_parquet({}) ORDER BY id",
-        sql_path(path)
+        stac_indexed_format::sql_path(path)
     ))?;
     let rows = statement.query_map([], |row| {
         Ok((

@@ -50,8 +50,8 @@ const FILTER_CRS: [&str; 4] = [
     "OGC:CRS84",
 ];
 
-/// An empty `filter-crs` is no `filter-crs` (the default, CRS84), as an
-/// empty `filter-lang` is the default language.
+/// An empty `filter-crs` is no `filter-crs` (the default, CRS84). An
+/// empty `filter-lang` names no language: a 400.
 fn check_filter_crs(crs: Option<&str>) -> Result<()> {
     match crs.map(str::trim) {
         Some(crs) if !crs.is_empty() && !FILTER_CRS.contains(&crs) => Err(Error::bad_request(format!(
@@ -75,10 +75,7 @@ impl SearchParams {
     pub fn from_query(pairs: &[(String, String)], limits: Limits) -> Result<SearchParams> {
         let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         check_filter_crs(get("filter-crs"))?;
-        let lang = get("filter-lang")
-            .filter(|l| !l.is_empty())
-            .map(str::parse)
-            .transpose()?;
+        let lang = get("filter-lang").map(str::parse).transpose()?;
         let search = Search {
             ids: get("ids").map(comma_list).filter(|ids| !ids.is_empty()),
             collections: get("collections").map(comma_list).filter(|c| !c.is_empty()),

@@ -329,7 +329,7 @@ impl Directory {
             collection: self.collection_of(seq).to_string(),
             id: self.ids.text(index).to_string(),
             href: self.hrefs.text(index),
-            content_hash: self.content_hashes[index].iter().map(|b| format!("{b:02x}")).collect(),
+            content_hash: stac_indexed_format::hex(&self.content_hashes[index]),
             sort_key: Vec::new(),
         }
     }

@@ -452,10 +452,6 @@ impl Members<'_> {
     }
 }
 
-fn sql_path(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
-}
-
 fn open_database(items: &Path, errors: &Path) -> Result<Connection> {
     let connection = Connection::open_in_memory()?;
     connection.execute_batch(&format!(
@@ -465,8 +461,8 @@ fn open_database(items: &Path, errors: &Path) -> Result<Connection> {
          SET autoload_known_extensions = false;
          CREATE VIEW items AS SELECT * FROM read_parquet({items});
          CREATE VIEW errors AS SELECT * FROM read_parquet({errors});",
-        items = sql_path(items),
-        errors = sql_path(errors),
+        items = stac_indexed_format::sql_path(items),
+        errors = stac_indexed_format::sql_path(errors),
     ))?;
     stac_indexed_filter::spatial::register_functions(&connection)?;
     Ok(connection)

@@ -20,11 +20,29 @@ pub use manifest::{CatalogInfo, Changes, Counts, FileEntry, Files, Manifest};
 /// The version of the index format this crate reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+use sha2::{Digest, Sha256};
+
 /// The `content_hash` of an item document: the first 128 bits of the
 /// SHA-256 of its bytes, as lower-case hex.
 pub fn content_hash(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes)[..16])
+}
+
+/// The SHA-256 of some bytes, as lower-case hex (the digests a manifest
+/// keeps of its files).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A local path as a single-quoted SQL string literal (for DuckDB's
+/// `read_parquet`, `COPY … TO`, which take no bound parameters).
+pub fn sql_path(path: &std::path::Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
 }
 
 /// The bytes a feature without a document of its own (one inside an

@@ -9,8 +9,8 @@
 use crate::Result;
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
-use stac_indexed_format::Changes;
 use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, SEQ, START_DATETIME};
+use stac_indexed_format::{Changes, sql_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ pub(crate) fn finalize(
             appender.append_row([id])?;
         }
     }
-    let staged = sql_string(staged);
+    let staged = sql_path(staged);
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({staged});
          CREATE TEMP TABLE duplicates AS
@@ -73,8 +73,8 @@ pub(crate) fn finalize(
          COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number)
                FROM read_parquet({sorted}, file_row_number = true))
            TO {items} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
-        sorted = sql_string(&sorted),
-        items = sql_string(&items_path),
+        sorted = sql_path(&sorted),
+        items = sql_path(&items_path),
     ))?;
     let _ = std::fs::remove_file(&sorted);
     let item_counts = item_counts(&connection, &items_path)?;
@@ -101,14 +101,9 @@ fn open(work: &Path) -> Result<Connection> {
          SET threads = 1;
          SET autoinstall_known_extensions = false;
          SET autoload_known_extensions = false;",
-        spill = sql_string(&spill)
+        spill = sql_path(&spill)
     ))?;
     Ok(connection)
-}
-
-/// A path as a single-quoted SQL string literal.
-fn sql_string(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
 }
 
 fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
@@ -148,7 +143,7 @@ fn duplicate_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {
 fn item_counts(connection: &Connection, items: &Path) -> Result<HashMap<String, u64>> {
     let mut statement = connection.prepare(&format!(
         "SELECT {COLLECTION}, count(*) FROM read_parquet({}) GROUP BY ALL",
-        sql_string(items)
+        sql_path(items)
     ))?;
     let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -165,8 +160,8 @@ fn changes(connection: &Connection, items: &Path, previous: &Path) -> Result<Cha
          FROM (SELECT {columns} FROM read_parquet({new})) n
          FULL OUTER JOIN (SELECT {columns} FROM read_parquet({old})) o
            ON n.{COLLECTION} = o.{COLLECTION} AND n.{ID} = o.{ID}",
-        new = sql_string(items),
-        old = sql_string(previous),
+        new = sql_path(items),
+        old = sql_path(previous),
     );
     let counts = connection.query_row(&sql, [], |row| {
         Ok(Changes {

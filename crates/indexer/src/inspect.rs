@@ -53,11 +53,11 @@ pub async fn inspect(io: &Io, manifest_uri: &Uri, max_errors: usize) -> Result<I
                 path
             }
         };
-        local.push(path.display().to_string().replace('\'', "''"));
+        local.push(stac_indexed_format::sql_path(&path));
     }
     let connection = Connection::open_in_memory()?;
     let mut statement = connection.prepare(&format!(
-        "SELECT {ID}, {COLLECTION_TITLE}, {ITEM_COUNT} FROM read_parquet('{}') ORDER BY {ID}",
+        "SELECT {ID}, {COLLECTION_TITLE}, {ITEM_COUNT} FROM read_parquet({}) ORDER BY {ID}",
         local[0]
     ))?;
     let collections = statement
@@ -70,7 +70,7 @@ pub async fn inspect(io: &Io, manifest_uri: &Uri, max_errors: usize) -> Result<I
         })?
         .collect::<Result<_, _>>()?;
     let mut statement = connection.prepare(&format!(
-        "SELECT {ERROR_URI}, {ERROR_KIND}, {ERROR_MESSAGE}, {ERROR_PARENT} FROM read_parquet('{}') LIMIT {max_errors}",
+        "SELECT {ERROR_URI}, {ERROR_KIND}, {ERROR_MESSAGE}, {ERROR_PARENT} FROM read_parquet({}) LIMIT {max_errors}",
         local[1]
     ))?;
     let errors = statement

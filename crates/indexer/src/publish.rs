@@ -267,7 +267,7 @@ fn file_digest(path: &Path) -> Result<(u64, String)> {
         total += read as u64;
         hasher.update(&buffer[..read]);
     }
-    Ok((total, hex::encode(hasher.finalize())))
+    Ok((total, stac_indexed_format::hex(&hasher.finalize())))
 }
 
 /// `<UTC time>-<random>`: unique per build and sortable by creation time.

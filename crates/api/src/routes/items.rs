@@ -16,7 +16,7 @@ use axum::response::Response;
         ("bbox" = Option<String>, Query, min_length = 1, description = "minx,miny,maxx,maxy (or 6 numbers with heights)"),
         ("datetime" = Option<String>, Query, min_length = 1, description = "An RFC 3339 instant or interval"),
         ("filter" = Option<String>, Query, min_length = 1, description = "A CQL2 filter over the collection's queryables"),
-        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)?$", description = "`cql2-text` (default; also when empty) or `cql2-json`"),
+        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)$", description = "`cql2-text` (default) or `cql2-json`"),
         ("sortby" = Option<String>, Query, description = "Sort fields, comma separated, `-` for descending"),
         ("fields" = Option<String>, Query, description = "Members to include or (`-`) exclude"),
         ("query" = Option<String>, Query, min_length = 1, description = "A query-extension object as JSON text"),

@@ -29,7 +29,7 @@ use std::sync::Arc;
         ("intersects" = Option<String>, Query, min_length = 1, description = "A GeoJSON geometry, as JSON text"),
         ("datetime" = Option<String>, Query, min_length = 1, description = "An RFC 3339 instant or interval (open ends: `..` or empty)"),
         ("filter" = Option<String>, Query, min_length = 1, description = "A CQL2 filter over the queryables (see /queryables)"),
-        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)?$", description = "`cql2-text` (default; also when empty) or `cql2-json`"),
+        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)$", description = "`cql2-text` (default) or `cql2-json`"),
         ("filter-crs" = Option<String>, Query, description = "Only `http://www.opengis.net/def/crs/OGC/1.3/CRS84` (or EPSG:4326)"),
         ("sortby" = Option<String>, Query, description = "Sort fields, comma separated, `-` for descending: `-properties.eo:cloud_cover,id` (see /sortables)"),
         ("fields" = Option<String>, Query, description = "Members to include or (`-`) exclude: `id,properties.eo:cloud_cover,-geometry`"),
@@ -90,7 +90,7 @@ async fn off_runtime<T: Send + 'static>(heavy: bool, work: impl FnOnce() -> Resu
 
 /// A JSON object body, or a 400 that says what is wrong.
 pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.is_empty() {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(body) {
@@ -326,6 +326,21 @@ fn paging_link(rel: &str, base: &BaseUrl, path: &[&str], original: &Original, to
             let mut body = body.clone();
             body.insert("token".into(), Value::String(token));
             json!({"rel": rel, "href": base.href(path), "type": GEOJSON, "method": "POST", "body": body, "merge": false})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_body;
+
+    #[test]
+    fn a_body_is_nothing_null_or_an_object() {
+        assert!(parse_body(b"").unwrap().is_empty());
+        assert!(parse_body(b"null").unwrap().is_empty());
+        assert_eq!(parse_body(br#"{"limit": 1}"#).unwrap()["limit"], 1);
+        for bad in [&b"\t"[..], b" ", b"[]", b"1", b"\"x\"", b"{"] {
+            assert!(parse_body(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 }
