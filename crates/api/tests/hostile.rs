@@ -281,6 +281,16 @@ async fn deep_nesting_is_a_400_not_a_crash() {
             format!("{}gsd{} = 10", "(".repeat(n), " + 1)".repeat(n)),
         ),
         ("nested negation", format!("{}gsd = 10", "-".repeat(n))),
+        // Found by fuzzing: the parser backtracked for seconds through
+        // these (four times more with each level).
+        (
+            "unclosed parentheses",
+            "S_eog ((((((((((((((((((((((\u{1a}00000000\tm 1000rm 1".to_string(),
+        ),
+        (
+            "an invalid expression in 30 parentheses",
+            format!("{}gsd ? 1{}", "(".repeat(30), ")".repeat(30)),
+        ),
         (
             "nested CASEI",
             format!("{}platform{} = 'x'", "CASEI(".repeat(n), ")".repeat(n)),

@@ -1,13 +1,22 @@
 //! Reading a CQL2 filter (cql2-text or cql2-json) into a [`cql2::Expr`],
-//! safely: syntax errors say where, and pathological nesting is refused
-//! before it can exhaust a stack.
+//! safely: syntax errors say where, and pathological input is refused
+//! before it can exhaust a stack or a core.
 //!
 //! The cql2 parser (pest) recurses deeply: in a debug build one level of
 //! parentheses costs about 35 KiB of stack, so 60 levels overflow a 2 MiB
 //! tokio thread. Parsing therefore runs on its own thread with a large
-//! stack, after a scan that refuses more than [`MAX_PARENTHESES`] levels of
-//! parentheses, and the parsed expression is refused (and dropped on that
-//! thread) when it nests deeper than [`MAX_DEPTH`].
+//! stack, after a scan that refuses unbalanced parentheses and more than
+//! [`MAX_PARENTHESES`] levels of them, and the parsed expression is refused
+//! (and dropped on that thread) when it nests deeper than [`MAX_DEPTH`].
+//!
+//! The parser also backtracks: an invalid expression inside parentheses is
+//! tried again as an array and as a function's arguments, so its cost
+//! grows four-fold with each level around it (20 levels: 10 s of one core,
+//! found by fuzzing). Valid filters take at most about 75 of pest's
+//! counted calls per byte, so each parse gets a budget of
+//! [`CALLS_PER_BYTE`] calls per byte of its text (see [`call_budget`]),
+//! and one that runs out is refused as too complex: no filter costs more
+//! than its size.
 
 use crate::{Error, Result};
 use cql2::Expr;
@@ -23,6 +32,15 @@ pub const MAX_DEPTH: usize = 100;
 
 /// The stack of the parsing thread; only the pages used are committed.
 const PARSER_STACK: usize = 64 << 20;
+
+/// The pest calls a cql2-text parse may make per byte of its text; valid
+/// filters take 12 to 75.
+pub(crate) const CALLS_PER_BYTE: usize = 100;
+
+/// Filters up to this many bytes parse concurrently under one shared
+/// budget (`CALLS_PER_BYTE` times this: about 10 ms of one core at worst);
+/// longer ones parse one at a time with a budget sized to their length.
+const SHARED_BUDGET_BYTES: usize = 4096;
 
 /// The encoding of a filter, from the `filter-lang` parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +88,7 @@ pub fn parse_filter(filter: &Value, lang: FilterLang) -> Result<Expr> {
     match (lang, filter) {
         (FilterLang::Cql2Text, Value::String(text)) => {
             check_parentheses(text)?;
-            on_parser_thread(|| cql2::parse_text(text).map_err(|e| Error::Syntax(format!("cql2-text: {e}"))))
+            on_parser_thread(|| call_budget::parse_text(text))
         }
         (FilterLang::Cql2Text, _) => Err(Error::Syntax("a cql2-text filter must be a string".into())),
         (FilterLang::Cql2Json, Value::String(text)) => on_parser_thread(|| {
@@ -138,29 +156,107 @@ fn children(expr: &Expr) -> &[Box<Expr>] {
     }
 }
 
-/// Refuses cql2-text whose parentheses (outside quotes) nest deeper than
-/// [`MAX_PARENTHESES`].
+/// Refuses cql2-text whose parentheses (outside quotes) do not balance or
+/// nest deeper than [`MAX_PARENTHESES`].
 fn check_parentheses(text: &str) -> Result<()> {
-    let mut depth = 0usize;
+    let mut open: Vec<Position> = Vec::new();
     let mut quote: Option<char> = None;
+    let mut at = Position { line: 1, column: 0 };
     for c in text.chars() {
+        at.advance(c);
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
             (None, '(') => {
-                depth += 1;
-                if depth > MAX_PARENTHESES {
+                open.push(at);
+                if open.len() > MAX_PARENTHESES {
                     return Err(Error::Invalid(format!(
                         "the filter nests parentheses more than {MAX_PARENTHESES} levels deep"
                     )));
                 }
             }
-            (None, ')') => depth = depth.saturating_sub(1),
+            (None, ')') => {
+                if open.pop().is_none() {
+                    return Err(Error::Syntax(format!("cql2-text: the ')' at {at} closes no '('")));
+                }
+            }
             (None, _) => {}
         }
     }
-    Ok(())
+    match open.first() {
+        Some(first) => Err(Error::Syntax(format!(
+            "cql2-text: the '(' at {first} is never closed ({} unclosed)",
+            open.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A character's place in a text, as `line:column` from 1, as pest says it.
+#[derive(Clone, Copy)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    fn advance(&mut self, c: char) {
+        if c == '\n' {
+            self.line += 1;
+            self.column = 0;
+        } else {
+            self.column += 1;
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// pest's call limit, which is one setting for the whole process, applied
+/// per parse: short filters share [`SHARED_BUDGET_BYTES`]' worth of
+/// calls, a longer one holds the setting alone while it parses.
+mod call_budget {
+    use super::{CALLS_PER_BYTE, SHARED_BUDGET_BYTES};
+    use crate::{Error, Result};
+    use cql2::Expr;
+    use std::num::NonZeroUsize;
+    use std::sync::{Once, RwLock};
+
+    /// Readers parse under the shared budget; a writer changes it.
+    static SETTING: RwLock<()> = RwLock::new(());
+    static SHARED: Once = Once::new();
+
+    fn set_budget(bytes: usize) {
+        pest::set_call_limit(NonZeroUsize::new(CALLS_PER_BYTE * bytes.max(SHARED_BUDGET_BYTES)));
+    }
+
+    /// Parses cql2-text within a call budget proportional to its length.
+    pub(super) fn parse_text(text: &str) -> Result<Expr> {
+        SHARED.call_once(|| set_budget(SHARED_BUDGET_BYTES));
+        let parsed = if text.len() <= SHARED_BUDGET_BYTES {
+            let _shared = SETTING.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            cql2::parse_text(text)
+        } else {
+            let _alone = SETTING.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            set_budget(text.len());
+            let parsed = cql2::parse_text(text);
+            set_budget(SHARED_BUDGET_BYTES);
+            parsed
+        };
+        parsed.map_err(|error| match error.to_string() {
+            message if message.contains("call limit reached") => Error::Invalid(
+                "the filter is too complex to parse: the cql2-text parser gave up backtracking through it \
+                 (an invalid expression inside many parentheses does this); check the expressions inside them"
+                    .into(),
+            ),
+            message => Error::Syntax(format!("cql2-text: {message}")),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +335,65 @@ mod tests {
             assert!(parse_filter(&json!(deep), FilterLang::Cql2Json).is_err());
             let fine = format!("{}id = 'a'{}", "(".repeat(40), ")".repeat(40));
             assert!(text(&fine).is_ok());
+        });
+    }
+
+    #[test]
+    fn unbalanced_parentheses_are_refused_before_parsing() {
+        // Found by fuzzing (cql2_text): 22 unclosed parentheses after a
+        // name made the parser backtrack for 15 s before its error.
+        let found = "S_eog ((((((((((((((((((((((\u{1a}00000000\tm 1000rm 1";
+        let error = text(found).unwrap_err().to_string();
+        assert!(error.contains("'(' at 1:7 is never closed (22 unclosed)"), "{error}");
+        let error = text("(id = 'a')) AND (gsd = 1").unwrap_err().to_string();
+        assert!(error.contains("')' at 1:11 closes no '('"), "{error}");
+        assert!(
+            text("id = ')(' AND \"a(\" = 1").is_ok(),
+            "quoted parentheses do not count"
+        );
+    }
+
+    #[test]
+    fn backtracking_is_bounded_by_the_call_budget() {
+        // Balanced, invalid inside: without the budget, 4^30 attempts.
+        let backtracking = format!("{}gsd ? 1{}", "(".repeat(30), ")".repeat(30));
+        let error = text(&backtracking).unwrap_err();
+        assert!(matches!(error, Error::Invalid(_)), "{error}");
+        assert!(error.to_string().contains("too complex"), "{error}");
+        // A few levels still get the parser's own message, which says where.
+        let error = text("((gsd ? 1))").unwrap_err();
+        assert!(
+            matches!(error, Error::Syntax(_)) && error.to_string().contains("1:7"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn long_filters_get_a_budget_for_their_length_while_short_ones_parse_alongside() {
+        let values: Vec<String> = (0..20_000).map(|i| format!("'item-{i:08}'")).collect();
+        let long = format!(
+            "id IN ({}) AND {}gsd > 1{}",
+            values.join(", "),
+            "(".repeat(40),
+            ")".repeat(40)
+        );
+        assert!(
+            long.len() > 10 * SHARED_BUDGET_BYTES,
+            "it needs more calls than the shared budget"
+        );
+        let long_backtracking = format!("{long} AND {}gsd ? 1{}", "(".repeat(30), ")".repeat(30));
+        std::thread::scope(|scope| {
+            let short: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..50).all(|_| text("platform = 'a' AND (gsd < 10 OR gsd > 20)").is_ok())))
+                .collect();
+            assert!(text(&long).is_ok());
+            assert!(
+                text(&long_backtracking)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("too complex")
+            );
+            assert!(short.into_iter().all(|parses| parses.join().unwrap()));
         });
     }
 }
