@@ -43,7 +43,7 @@ pub enum Error {
     Io(#[from] stac_indexed_io::Error),
     /// The index files are invalid (500).
     #[error(transparent)]
-    Format(#[from] stac_indexed_format::Error),
+    Format(stac_indexed_format::Error),
     /// Anything else that is the server's fault (500).
     #[error("{0}")]
     Internal(String),
@@ -106,5 +106,16 @@ impl IntoResponse for Error {
         }
         let body = json!({"code": self.code(), "description": self.to_string()});
         (status, axum::Json(body)).into_response()
+    }
+}
+
+/// A manifest that could not be read is an I/O error; other format errors
+/// are the index's.
+impl From<stac_indexed_format::Error> for Error {
+    fn from(error: stac_indexed_format::Error) -> Error {
+        match error {
+            stac_indexed_format::Error::Io(error) => Error::Io(error),
+            error => Error::Format(error),
+        }
     }
 }

@@ -9,7 +9,6 @@
 
 use crate::{ApiConfig, Error, Result};
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
@@ -130,7 +129,7 @@ impl IndexHandle {
         } else {
             manifest_uri.as_directory().join(MANIFEST_FILE)?
         };
-        let manifest = read_manifest(&io, &manifest_uri).await?;
+        let manifest = Manifest::read(&io, &manifest_uri).await?;
         let version = load(&io, &manifest_uri, manifest, &config).await?;
         let handle = Arc::new(IndexHandle {
             current: ArcSwap::from(version),
@@ -149,7 +148,7 @@ impl IndexHandle {
     /// Checks the manifest once; loads and swaps in a new version if there is
     /// one. Returns whether the version changed.
     pub async fn refresh(&self) -> Result<bool> {
-        let manifest = read_manifest(&self.io, &self.manifest_uri).await?;
+        let manifest = Manifest::read(&self.io, &self.manifest_uri).await?;
         if manifest.index_id == self.current().id() {
             return Ok(false);
         }
@@ -177,11 +176,6 @@ impl IndexHandle {
             }
         });
     }
-}
-
-async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
-    let bytes = io.get(uri).await?;
-    Ok(Manifest::from_json(&bytes)?)
 }
 
 /// Opens one version: local files, database, collections.
@@ -227,29 +221,20 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
 /// copy in the cache directory (made once, checked against the manifest).
 async fn local_file(io: &Io, manifest_uri: &Uri, entry: &FileEntry, cache: &Path, name: &str) -> Result<PathBuf> {
     let uri = manifest_uri.join(&entry.path)?;
-    if let Some(path) = uri.to_file_path() {
-        return Ok(path);
-    }
     let path = cache.join(name);
-    if path.is_file() {
+    if uri.to_file_path().is_none() && path.is_file() {
         return Ok(path);
     }
-    let bytes: Bytes = io.get(&uri).await?;
-    let digest = stac_indexed_format::sha256_hex(&bytes);
-    if digest != entry.sha256 {
-        return Err(Error::Internal(format!(
-            "{uri} does not match its checksum in the manifest (got {digest}, expected {})",
-            entry.sha256
-        )));
-    }
-    let write = |path: &Path| -> std::io::Result<()> {
-        std::fs::create_dir_all(cache)?;
-        let partial = path.with_extension("partial");
-        std::fs::write(&partial, &bytes)?;
-        std::fs::rename(&partial, path)
-    };
-    write(&path).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
-    Ok(path)
+    let copy = io.local_copy(&uri, &path, |bytes| {
+        let digest = stac_indexed_format::sha256_hex(bytes);
+        (digest == entry.sha256).then_some(()).ok_or_else(|| {
+            format!(
+                "does not match its checksum in the manifest (got {digest}, expected {})",
+                entry.sha256
+            )
+        })
+    });
+    Ok(copy.await?)
 }
 
 /// Reads the collections table (small) with a connection of its own.

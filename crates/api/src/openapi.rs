@@ -38,7 +38,7 @@ use utoipa::OpenApi;
 struct ApiDoc;
 
 /// The OpenAPI 3.0 document, with `servers` set to `server`.
-pub fn document(server: &str) -> Value {
+pub(crate) fn document(server: &str) -> Value {
     let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
     document["openapi"] = Value::String("3.0.3".into());
     document["servers"] = serde_json::json!([{"url": server}]);

@@ -24,14 +24,14 @@ mod direction_code {
     use super::Direction;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(direction: &Direction, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(direction: &Direction, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(match direction {
             Direction::Next => "n",
             Direction::Prev => "p",
         })
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Direction, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Direction, D::Error> {
         match String::deserialize(deserializer)?.as_str() {
             "n" => Ok(Direction::Next),
             "p" => Ok(Direction::Prev),

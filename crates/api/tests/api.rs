@@ -6,17 +6,15 @@
 //! from the sample catalog's JSON files themselves (ids, collections, exact
 //! geometries with `geo`, datetimes and start/end ranges with `chrono`).
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::*;
 use geo::Intersects;
 use serde_json::{Value, json};
 use stac_indexed_api::paging::{Cursor, Direction, TokenCodec};
 use stac_indexed_api::{ApiConfig, HttpOptions, IndexHandle};
 use stac_indexed_format::IndexConfig;
 use stac_indexed_io::Uri;
+use stac_indexed_test_support::*;
 use std::collections::{BTreeSet, HashSet};
 use std::io::Read;
 use tempfile::TempDir;

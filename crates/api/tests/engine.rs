@@ -4,15 +4,13 @@
 //! sort permutations) and DuckDB alone; and many parallel searches with
 //! cancellations, after which the pool still answers.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{index_catalog, io};
 use serde_json::{Value, json};
 use stac_indexed_api::{ApiConfig, HttpOptions, IndexHandle};
 use stac_indexed_format::IndexConfig;
 use stac_indexed_io::Uri;
+use stac_indexed_test_support::{index_catalog, io};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;

@@ -3,13 +3,11 @@
 //! documentation (written again here), and index-only answers: the same
 //! members as a fetched answer, built without reading the items.
 
-mod common;
-
 use axum::http::StatusCode;
 use chrono::DateTime;
-use common::*;
 use serde_json::{Map, Value, json};
 use stac_indexed_api::ApiConfig;
+use stac_indexed_test_support::*;
 use std::collections::BTreeSet;
 
 const ITEM_MEMBERS: [&str; 10] = [

@@ -4,13 +4,11 @@
 //! each run four ways (GET and POST, cql2-text and cql2-json), through
 //! /collections/{id}/items, with paging and sort, and the refusals.
 
-mod common;
-
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use common::*;
 use serde_json::{Value, json};
 use stac_indexed_filter::Expr;
+use stac_indexed_test_support::*;
 use std::collections::BTreeSet;
 
 /// Filters in cql2-text whose expected ids are what cql2's evaluator says.

@@ -3,13 +3,11 @@
 //! of 100k vertices; malformed query and free-text parameters. Every answer
 //! is a correct page or a STAC 4xx error: never a 500, a crash or a hang.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use geo::{Contains, Intersects, LineString, Polygon};
 use serde_json::{Value, json};
+use stac_indexed_test_support::*;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -24,7 +22,7 @@ async fn the_catalog_is_intact(api: &Api) {
 }
 
 /// A POST with a raw body.
-async fn post_raw(api: &Api, body: String) -> common::Reply {
+async fn post_raw(api: &Api, body: String) -> Reply {
     api.send(
         Request::post("/search")
             .header("content-type", "application/json")
@@ -250,7 +248,7 @@ async fn a_huge_in_list_gives_the_right_answer() {
     println!("ids of {} values: {:?}", ids.len(), start.elapsed());
 }
 
-fn assert_client_error(reply: &common::Reply, what: &str) -> String {
+fn assert_client_error(reply: &Reply, what: &str) -> String {
     assert!(
         reply.status.is_client_error(),
         "{what}: {} {}",

@@ -3,12 +3,10 @@
 //! extension, with expectations from hand-written predicates over the
 //! sample JSON.
 
-mod common;
-
 use axum::http::StatusCode;
-use common::*;
 use serde_json::{Value, json};
 use stac_indexed_api::ApiConfig;
+use stac_indexed_test_support::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";

@@ -1,12 +1,10 @@
 //! The sort extension through the router: orders computed from the sample
 //! JSON, paging forward and back, sortables, and refusals.
 
-mod common;
-
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use common::*;
 use serde_json::{Value, json};
+use stac_indexed_test_support::*;
 use std::cmp::Ordering;
 
 /// The value an item sorts by for `field`, as its JSON says.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// `stac-indexed index`.
 #[derive(Debug, Args)]
-pub struct IndexArgs {
+pub(crate) struct IndexArgs {
     /// The root catalog or collection: a path, file://, http(s):// or s3:// URI.
     /// Omit it to re-index with the root and config of the manifest at --out (or --from).
     #[arg(env = "STAC_INDEXED_ROOT")]
@@ -43,7 +43,7 @@ pub struct IndexArgs {
 
 /// `stac-indexed inspect`.
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// A manifest URI, or the directory / s3:// prefix that holds manifest.json.
     #[arg(env = "STAC_INDEXED_INDEX")]
     index: String,
@@ -57,7 +57,7 @@ pub struct InspectArgs {
 
 /// `stac-indexed gc`.
 #[derive(Debug, Args)]
-pub struct GcArgs {
+pub(crate) struct GcArgs {
     /// The directory or s3:// prefix that holds manifest.json and versions/.
     #[arg(env = "STAC_INDEXED_OUT")]
     out: String,
@@ -68,7 +68,7 @@ pub struct GcArgs {
 }
 
 /// Builds the reader/writer from the global flags.
-pub fn io(global: &GlobalArgs) -> anyhow::Result<Arc<Io>> {
+pub(crate) fn io(global: &GlobalArgs) -> anyhow::Result<Arc<Io>> {
     let options = IoOptions {
         s3: S3Options {
             endpoint: global.s3_endpoint.clone(),
@@ -80,7 +80,7 @@ pub fn io(global: &GlobalArgs) -> anyhow::Result<Arc<Io>> {
     Ok(Arc::new(Io::new(options)?))
 }
 
-pub async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let result = run_index(args, io).await;
     let line = match &result {
@@ -189,7 +189,7 @@ fn print_summary(report: &IndexReport) {
     eprintln!("index {} published at {}", report.index_id, report.manifest);
 }
 
-pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let inspection = stac_indexed_indexer::inspect(&io, &manifest_uri(&args.index)?, args.errors).await?;
     if args.json {
@@ -235,7 +235,7 @@ pub async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let report = stac_indexed_indexer::gc(&io, &Uri::parse(&args.out)?, args.keep).await?;
     eprintln!(
@@ -250,14 +250,14 @@ pub async fn gc(args: GcArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// `stac-indexed ping`.
 #[derive(Debug, Args)]
-pub struct PingArgs {
+pub(crate) struct PingArgs {
     /// The URL to check (default: this machine's server on $PORT, else 8123).
     #[arg(long, env = "STAC_INDEXED_PING_URL")]
     url: Option<String>,
 }
 
 /// Succeeds when the server answers its ping endpoint.
-pub async fn ping(args: PingArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) async fn ping(args: PingArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let url = args.url.unwrap_or_else(|| {
         let port = std::env::var("PORT").unwrap_or_else(|_| "8123".into());
         format!("http://127.0.0.1:{port}/_mgmt/ping")

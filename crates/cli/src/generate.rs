@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// `stac-indexed generate`.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// How many items in all.
     #[arg(long, env = "STAC_INDEXED_GENERATE_ITEMS", default_value_t = 1000)]
     items: u64,
@@ -31,7 +31,7 @@ const TIME_RANGE: (i64, i64) = (1_577_836_800, 1_735_689_600);
 /// Platforms chosen from, per item.
 const PLATFORMS: [&str; 4] = ["sentinel-2a", "sentinel-2b", "landsat-8", "landsat-9"];
 
-pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let per_collection: Vec<u64> = (0..args.collections)
         .map(|c| args.items / args.collections + u64::from(c < args.items % args.collections))

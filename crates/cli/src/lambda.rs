@@ -11,12 +11,12 @@ use lambda_http::{Request, RequestExt};
 use tower::ServiceBuilder;
 
 /// Whether this process runs inside Lambda (the Runtime API is announced).
-pub fn is_lambda() -> bool {
+pub(crate) fn is_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
 /// Serves `app` to the Lambda Runtime API until the environment stops it.
-pub async fn run(app: Router) -> anyhow::Result<()> {
+pub(crate) async fn run(app: Router) -> anyhow::Result<()> {
     tracing::info!("running as a Lambda function");
     let service = ServiceBuilder::new().map_request(move_stage_to_prefix).service(app);
     lambda_http::run(service)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// `stac-indexed serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The index: a manifest URI (path, file://, http(s)://, s3://) or the directory holding manifest.json.
     #[arg(long, env = "STAC_INDEXED_INDEX")]
     index: String,
@@ -122,7 +122,7 @@ impl ServeArgs {
     }
 }
 
-pub async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let config = args.api_config();
     let index = IndexHandle::open(Uri::parse(&args.index)?, io.clone(), config.clone())

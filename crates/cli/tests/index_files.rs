@@ -1,9 +1,7 @@
 //! End to end: `stac-indexed index` over local files, checked against the JSON files themselves.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+use stac_indexed_test_support::*;
 use std::path::Path;
 
 fn index(root: &Path, out: &Path, extra: &[&str]) -> Value {

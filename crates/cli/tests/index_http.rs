@@ -1,12 +1,10 @@
 //! End to end: indexing a catalog served by a real HTTP server on 127.0.0.1.
 
-mod common;
-
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use common::*;
+use stac_indexed_test_support::*;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

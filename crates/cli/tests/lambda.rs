@@ -3,14 +3,12 @@
 //! error) hands out API Gateway REST (v1) and HTTP (v2) events and collects
 //! the answers.
 
-mod common;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use common::*;
 use serde_json::{Value, json};
+use stac_indexed_test_support::*;
 use std::collections::{HashMap, VecDeque};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -249,7 +247,7 @@ async fn the_binary_answers_api_gateway_events_as_a_lambda_function() {
         .invoke("v1-next", v1_event("/search", &[("limit", "2"), ("token", &token)]))
         .await;
     let page2 = body(&page2);
-    let ids = |page: &Value| page_ids(page);
+    let ids = |page: &Value| ids(page);
     assert_eq!(ids(&page2).len(), 2);
     assert!(ids(&page2).iter().all(|id| !ids(&page1).contains(id)));
 

@@ -3,9 +3,7 @@
 //! mid-request, and two index swaps in the middle. No answer is a 5xx, the
 //! server log holds no panic, and every shape is answered afterwards.
 
-mod common;
-
-use common::*;
+use stac_indexed_test_support::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -1,9 +1,7 @@
 //! End to end: `stac-indexed serve` on a real port, with the real binary.
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use stac_indexed_test_support::*;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,12 +71,12 @@ async fn the_server_answers_over_a_real_port() {
     );
     let page: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(page["numberMatched"], 50);
-    assert_eq!(page_ids(&page).len(), 5);
+    assert_eq!(ids(&page).len(), 5);
     let next = link_href(&page, "next").unwrap();
     assert!(next.starts_with(&server.url("/search?")), "{next}");
     let (status, second) = get_json(&client, &next).await;
     assert_eq!(status, 200);
-    assert_eq!(page_ids(&second).len(), 5);
+    assert_eq!(ids(&second).len(), 5);
 
     let (status, item) = get_json(
         &client,
@@ -156,7 +154,7 @@ async fn a_token_from_a_replaced_index_is_a_409() {
 
     let (status, fresh) = get_json(&client, &server.url("/search?limit=5")).await;
     assert_eq!(status, 200);
-    assert_eq!(page_ids(&fresh).len(), 5);
+    assert_eq!(ids(&fresh).len(), 5);
     // The new version serves the changed item.
     let (_, item) = get_json(
         &client,
@@ -177,7 +175,7 @@ async fn next_page_on_both(a: &Server, b: &Server) -> (u16, Vec<String>, u16, Va
     assert_eq!(status_a, 200);
     let on_b = next.replacen(&a.base, &b.base, 1);
     let (status_b, second_b) = get_json(&client, &on_b).await;
-    (status_a, page_ids(&second_a), status_b, second_b)
+    (status_a, ids(&second_a), status_b, second_b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +187,7 @@ async fn tokens_work_across_processes() {
     let b = Server::start(index.path(), &[]).await;
     let (_, ids_a, status_b, page_b) = next_page_on_both(&a, &b).await;
     assert_eq!(status_b, 200, "{page_b}");
-    assert_eq!(page_ids(&page_b), ids_a);
+    assert_eq!(ids(&page_b), ids_a);
     assert_eq!(ids_a.len(), 5);
     drop((a, b));
 
@@ -198,7 +196,7 @@ async fn tokens_work_across_processes() {
     let b = Server::start(index.path(), &["--token-secret", "s3cret"]).await;
     let (_, ids_a, status_b, page_b) = next_page_on_both(&a, &b).await;
     assert_eq!(status_b, 200, "{page_b}");
-    assert_eq!(page_ids(&page_b), ids_a);
+    assert_eq!(ids(&page_b), ids_a);
     drop(b);
 
     // A different secret refuses the token (so the secret is really used).

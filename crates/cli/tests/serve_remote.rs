@@ -1,17 +1,15 @@
 //! End to end: serving an index published on S3 (moto_server) and one
 //! published over HTTP; items are fetched from where they live.
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use stac_indexed_test_support::*;
 
 /// Searches the server and fetches one item; checks they come from the sample catalog.
 async fn check_server(server: &Server) {
     let client = reqwest::Client::new();
     let (status, page) = get_json(&client, &format!("{}/search?limit=50&bbox=20,20,21,21", server.base)).await;
     assert_eq!(status, 200, "{page}");
-    let mut ids = page_ids(&page);
+    let mut ids = ids(&page);
     ids.sort();
     assert_eq!(ids.len(), 5, "{ids:?}");
     assert!(ids.contains(&"S2B_MSIL2A_20240111T092239_T34QDK".to_string()));
@@ -31,7 +29,9 @@ async fn check_server(server: &Server) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_index_on_s3_is_served_with_items_from_s3() {
-    let moto = Moto::start();
+    let Some(moto) = Moto::start() else {
+        return;
+    };
     moto.create_bucket("catalog").await;
     moto.create_bucket("index").await;
     moto.upload_dir(&sample_data(), "catalog", "sample").await;

@@ -4,14 +4,12 @@
 //! that is not JSON, or not before the fetch budget runs out; moto serves a
 //! catalog whose items are deleted or overwritten after indexing.
 
-mod common;
-
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use common::*;
 use serde_json::Value;
+use stac_indexed_test_support::*;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -131,7 +129,7 @@ async fn an_http_source_that_fails_costs_only_its_items() {
     );
     assert_eq!(page["numberMatched"], 10);
     assert_eq!(page["numberReturned"], 6, "{page}");
-    let ids = page_ids(&page);
+    let ids = ids(&page);
     assert!(
         ids.contains(&TRANSIENT.to_string()),
         "a transient failure is retried: {ids:?}"
@@ -185,7 +183,9 @@ async fn an_http_source_that_fails_costs_only_its_items() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_items_deleted_or_corrupted_after_indexing_are_named() {
-    let moto = Moto::start();
+    let Some(moto) = Moto::start() else {
+        return;
+    };
     moto.create_bucket("catalog").await;
     moto.upload_dir(&sample_data(), "catalog", "sample").await;
     let env = moto.env();

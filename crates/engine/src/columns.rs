@@ -23,45 +23,45 @@ use std::sync::{Arc, Mutex};
 
 /// One bit per row.
 #[derive(Clone, Debug, Default)]
-pub struct Bitmap {
+pub(crate) struct Bitmap {
     words: Vec<u64>,
 }
 
 impl Bitmap {
     /// All bits clear, for `rows` rows.
-    pub fn new(rows: usize) -> Bitmap {
+    pub(crate) fn new(rows: usize) -> Bitmap {
         Bitmap {
             words: vec![0; rows.div_ceil(64)],
         }
     }
 
     /// Sets the bit of `row`.
-    pub fn set(&mut self, row: usize) {
+    pub(crate) fn set(&mut self, row: usize) {
         self.words[row / 64] |= 1 << (row % 64);
     }
 
     /// Whether the bit of `row` is set.
-    pub fn get(&self, row: usize) -> bool {
+    pub(crate) fn get(&self, row: usize) -> bool {
         self.words.get(row / 64).is_some_and(|w| w & (1 << (row % 64)) != 0)
     }
 
     /// The 64 bits of rows `64 * index ..`; clear past the end.
-    pub fn word(&self, index: usize) -> u64 {
+    pub(crate) fn word(&self, index: usize) -> u64 {
         self.words.get(index).copied().unwrap_or(0)
     }
 
     /// Sets the bits of `bits` in the word of rows `64 * index ..`.
-    pub fn set_word(&mut self, index: usize, bits: u64) {
+    pub(crate) fn set_word(&mut self, index: usize, bits: u64) {
         self.words[index] |= bits;
     }
 
     /// How many bits are set.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
     }
 
     /// The rows whose bits are set, ascending.
-    pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn ones(&self) -> impl Iterator<Item = u32> + '_ {
         self.words.iter().enumerate().flat_map(|(index, word)| {
             let mut bits = *word;
             std::iter::from_fn(move || {
@@ -82,30 +82,30 @@ impl Bitmap {
 /// Distinct text values, sorted, end to end in one buffer: a test of every
 /// value reads memory in order, and a value costs its bytes and an offset.
 #[derive(Debug, Default)]
-pub struct Texts {
+pub(crate) struct Texts {
     bytes: String,
     ends: Vec<u64>,
 }
 
 impl Texts {
     /// How many values there are.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// The value of a code.
-    pub fn get(&self, code: usize) -> &str {
+    pub(crate) fn get(&self, code: usize) -> &str {
         let start = code.checked_sub(1).map_or(0, |previous| self.ends[previous] as usize);
         &self.bytes[start..self.ends[code] as usize]
     }
 
     /// The values, in code (and value) order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(|code| self.get(code))
     }
 
     /// The first code whose value is not before `value` (`false` of `before`).
-    pub fn partition_point(&self, before: impl Fn(&str) -> bool) -> usize {
+    pub(crate) fn partition_point(&self, before: impl Fn(&str) -> bool) -> usize {
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
@@ -130,7 +130,7 @@ impl Texts {
 
 /// Text values as codes into a sorted dictionary of the distinct values.
 #[derive(Debug)]
-pub struct Dictionary {
+pub(crate) struct Dictionary {
     /// Per row, an index into `values` (0 for NULL rows).
     pub codes: Vec<u32>,
     /// The distinct values, sorted.
@@ -139,7 +139,7 @@ pub struct Dictionary {
 
 /// A column's values, by storage type.
 #[derive(Debug)]
-pub enum Values {
+pub(crate) enum Values {
     /// DOUBLE.
     Number(Vec<f64>),
     /// BIGINT.
@@ -163,7 +163,7 @@ pub enum Values {
 
 /// One column of the items table, in seq order.
 #[derive(Debug)]
-pub struct Column {
+pub(crate) struct Column {
     /// The values (meaningless where `valid` is clear).
     pub values: Values,
     /// Which rows are not NULL.
@@ -172,7 +172,7 @@ pub struct Column {
 
 /// A value to compare rows with, as a paging token carries it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Probe {
+pub(crate) enum Probe {
     /// A number (DOUBLE).
     Number(f64),
     /// An integer, or a timestamp in UTC microseconds.
@@ -185,7 +185,7 @@ pub enum Probe {
 
 impl Column {
     /// Reads one column (an SQL expression over `items`) as `kind`.
-    pub fn load(connection: &Connection, expression: &str, kind: Kind) -> Result<Column> {
+    pub(crate) fn load(connection: &Connection, expression: &str, kind: Kind) -> Result<Column> {
         let select = match kind {
             Kind::Timestamp => format!("epoch_us({expression})"),
             Kind::Geometry => return Err(Error::Internal("geometries are not loaded as columns".into())),
@@ -218,7 +218,7 @@ impl Column {
     }
 
     /// About how many bytes the column takes.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.valid.bytes()
             + match &self.values {
                 Values::Number(v) => v.len() * 8,
@@ -234,7 +234,7 @@ impl Column {
     }
 
     /// Compares two non-NULL rows by value.
-    pub fn compare_rows(&self, a: usize, b: usize) -> Ordering {
+    pub(crate) fn compare_rows(&self, a: usize, b: usize) -> Ordering {
         match &self.values {
             Values::Number(v) => v[a].total_cmp(&v[b]),
             Values::Integer(v) | Values::Time(v) => v[a].cmp(&v[b]),
@@ -245,7 +245,7 @@ impl Column {
     }
 
     /// Compares a value with a non-NULL row.
-    pub fn compare_probe(&self, probe: &Probe, row: usize) -> Ordering {
+    pub(crate) fn compare_probe(&self, probe: &Probe, row: usize) -> Ordering {
         match (&self.values, probe) {
             (Values::Number(v), Probe::Number(p)) => p.total_cmp(&v[row]),
             (Values::Integer(v) | Values::Time(v), Probe::Integer(p)) => p.cmp(&v[row]),
@@ -257,7 +257,7 @@ impl Column {
     }
 
     /// The value a paging token holds for a row (the SQL path writes the same).
-    pub fn token_value(&self, row: usize) -> Value {
+    pub(crate) fn token_value(&self, row: usize) -> Value {
         if !self.valid.get(row) {
             return Value::Null;
         }
@@ -272,7 +272,7 @@ impl Column {
 
     /// The value of a token for this column: `None` for NULL, an error for a
     /// value of another type.
-    pub fn probe(&self, value: &Value) -> Option<Result<Probe, ()>> {
+    pub(crate) fn probe(&self, value: &Value) -> Option<Result<Probe, ()>> {
         let probe = match (&self.values, value) {
             (_, Value::Null) => return None,
             (Values::Number(_), Value::Number(n)) => n.as_f64().map(Probe::Number),
@@ -285,7 +285,7 @@ impl Column {
     }
 
     /// A row's value as DuckDB would return it (index-only fields).
-    pub fn sql_value(&self, row: usize) -> SqlValue {
+    pub(crate) fn sql_value(&self, row: usize) -> SqlValue {
         if !self.valid.get(row) {
             return SqlValue::Null;
         }
@@ -425,13 +425,13 @@ fn text_arrays(arrays: &[&ArrayRef]) -> Result<Values> {
 
 /// The columns loaded so far, by SQL expression.
 #[derive(Default)]
-pub struct Columns {
+pub(crate) struct Columns {
     loaded: Mutex<HashMap<String, Arc<Column>>>,
 }
 
 impl Columns {
     /// A column, read from the index the first time it is asked for.
-    pub fn get(&self, connection: &Connection, expression: &str, kind: Kind) -> Result<Arc<Column>> {
+    pub(crate) fn get(&self, connection: &Connection, expression: &str, kind: Kind) -> Result<Arc<Column>> {
         if let Some(column) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(expression) {
             return Ok(column.clone());
         }
@@ -442,7 +442,7 @@ impl Columns {
     }
 
     /// About how many bytes the loaded columns take.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         loaded.values().map(|c| c.bytes()).sum()
     }

@@ -19,7 +19,7 @@ const MAX_REACH: usize = 4;
 
 /// The rows of each grid cell, with the bbox and time interval of each, so
 /// that a search reads its cells' rows from contiguous memory.
-pub struct Grid {
+pub(crate) struct Grid {
     /// Where each cell's entries start (one more than cells; the last
     /// cell holds the rows kept apart).
     starts: Vec<u32>,
@@ -39,7 +39,7 @@ const APART: usize = COLUMNS * ROWS;
 impl Grid {
     /// Lists each row (by seq, the index into `bboxes` and `intervals`)
     /// under the cell of its bbox's south-west corner.
-    pub fn new(bboxes: &[Bbox], intervals: &[(i64, i64)]) -> Grid {
+    pub(crate) fn new(bboxes: &[Bbox], intervals: &[(i64, i64)]) -> Grid {
         let mut reach = (0, 0);
         let cells: Vec<u32> = bboxes
             .iter()
@@ -84,13 +84,13 @@ impl Grid {
     }
 
     /// A row's bbox.
-    pub fn bbox(&self, seq: u32) -> Bbox {
+    pub(crate) fn bbox(&self, seq: u32) -> Bbox {
         self.bboxes[self.positions[seq as usize] as usize]
     }
 
     /// Visits every row whose bbox may meet `bbox`, each once, in no
     /// order, with its bbox and interval.
-    pub fn visit(&self, bbox: Bbox, mut visit: impl FnMut(u32, &Bbox, (i64, i64))) {
+    pub(crate) fn visit(&self, bbox: Bbox, mut visit: impl FnMut(u32, &Bbox, (i64, i64))) {
         let mut visit_cell = |cell: usize| {
             let entries = self.starts[cell] as usize..self.starts[cell + 1] as usize;
             for position in entries {

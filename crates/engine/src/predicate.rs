@@ -14,11 +14,11 @@ use stac_indexed_filter::{Condition, Field, NumberTest, Test, TextTest};
 use std::sync::Arc;
 
 /// How many words of rows are evaluated at a time.
-pub const BLOCK: usize = 16;
+pub(crate) const BLOCK: usize = 16;
 
 /// A condition over columns.
 #[derive(Debug)]
-pub enum Predicate {
+pub(crate) enum Predicate {
     /// The same answer for every row.
     Constant(Option<bool>),
     /// Every part is true.
@@ -63,7 +63,10 @@ pub enum Predicate {
 impl Predicate {
     /// Binds a condition to columns (`column` reads one by SQL expression
     /// and kind); `None` when a column cannot answer its test.
-    pub fn bind(condition: &Condition, column: &mut dyn FnMut(&Field) -> Option<Arc<Column>>) -> Option<Predicate> {
+    pub(crate) fn bind(
+        condition: &Condition,
+        column: &mut dyn FnMut(&Field) -> Option<Arc<Column>>,
+    ) -> Option<Predicate> {
         Some(match condition {
             Condition::Constant(value) => Predicate::Constant(*value),
             Condition::And(parts) => Predicate::And(bind_all(parts, column)?),
@@ -98,7 +101,7 @@ impl Predicate {
     }
 
     /// Whether one row matches: `Some(true)`, `Some(false)`, or unknown.
-    pub fn row(&self, row: usize) -> Option<bool> {
+    pub(crate) fn row(&self, row: usize) -> Option<bool> {
         let leaf = |column: &Column, when_null: Option<bool>, passes: &dyn Fn() -> bool| {
             if column.valid.get(row) {
                 Some(passes())
@@ -153,7 +156,7 @@ impl Predicate {
 
     /// For the words of rows `first ..`, as many as `yes` holds: the rows
     /// where the predicate is true (`yes`) and false (`no`).
-    pub fn words(&self, first: usize, yes: &mut [u64], no: &mut [u64]) {
+    pub(crate) fn words(&self, first: usize, yes: &mut [u64], no: &mut [u64]) {
         let n = yes.len();
         match self {
             Predicate::Constant(value) => {

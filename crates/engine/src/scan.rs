@@ -22,7 +22,7 @@ pub enum CoreRows {
 }
 
 /// A page in seq order: the rows, whether there are more after and before, and the count.
-pub struct SeqPage {
+pub(crate) struct SeqPage {
     /// The rows, ascending.
     pub rows: Vec<u32>,
     /// Rows match after the last.
@@ -34,7 +34,7 @@ pub struct SeqPage {
 }
 
 /// The page of `limit` rows from `boundary`, and the count unless `known`.
-pub fn page(
+pub(crate) fn page(
     core: &CoreRows,
     predicate: &Predicate,
     boundary: Option<Boundary>,
@@ -77,7 +77,7 @@ pub fn page(
 }
 
 /// How many rows match.
-pub fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
+pub(crate) fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
     match core {
         CoreRows::Sorted(seqs) => seqs
             .iter()
@@ -97,7 +97,7 @@ pub fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
 }
 
 /// The matching rows, as a bitmap over `rows` rows.
-pub fn bitmap(core: &CoreRows, predicate: &Predicate, rows: usize) -> Bitmap {
+pub(crate) fn bitmap(core: &CoreRows, predicate: &Predicate, rows: usize) -> Bitmap {
     let mut matching = Bitmap::new(rows);
     match core {
         CoreRows::Sorted(seqs) => seqs

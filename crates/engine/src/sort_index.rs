@@ -21,7 +21,7 @@ const KEPT: usize = 8;
 
 /// One key of a sort.
 #[derive(Clone, Debug)]
-pub struct SortKey {
+pub(crate) struct SortKey {
     /// The column.
     pub column: Arc<Column>,
     /// Largest first.
@@ -29,14 +29,14 @@ pub struct SortKey {
 }
 
 /// The rows in one sort order.
-pub struct SortIndex {
+pub(crate) struct SortIndex {
     keys: Vec<SortKey>,
     order: Vec<u32>,
 }
 
 impl SortIndex {
     /// Sorts `rows` rows by `keys`, then by seq.
-    pub fn build(keys: Vec<SortKey>, rows: usize) -> SortIndex {
+    pub(crate) fn build(keys: Vec<SortKey>, rows: usize) -> SortIndex {
         let mut index = SortIndex {
             keys,
             order: (0..rows as u32).collect(),
@@ -88,7 +88,12 @@ impl SortIndex {
     /// The same page among a few rows (all the rows a search matches, in
     /// any order): those past the keyset, then the first `limit` of them
     /// by selection, without walking the permutation.
-    pub fn page_among(&self, mut rows: Vec<u32>, keyset: Option<&Keyset>, limit: usize) -> Result<(Vec<u32>, bool)> {
+    pub(crate) fn page_among(
+        &self,
+        mut rows: Vec<u32>,
+        keyset: Option<&Keyset>,
+        limit: usize,
+    ) -> Result<(Vec<u32>, bool)> {
         let backwards = keyset.is_some_and(|k| k.direction == Direction::Prev);
         if let Some(keyset) = keyset {
             let (probes, seq) = self.boundary(keyset)?;
@@ -128,13 +133,13 @@ impl SortIndex {
     }
 
     /// A row's sort values as a token holds them.
-    pub fn token_key(&self, seq: u32) -> Vec<Value> {
+    pub(crate) fn token_key(&self, seq: u32) -> Vec<Value> {
         self.keys.iter().map(|k| k.column.token_value(seq as usize)).collect()
     }
 
     /// The rows of one page: up to `limit` rows that `matches` after (or
     /// before) the keyset, in order, and whether there are more beyond.
-    pub fn page(
+    pub(crate) fn page(
         &self,
         keyset: Option<&Keyset>,
         limit: usize,
@@ -184,13 +189,13 @@ impl SortIndex {
 
 /// The permutations built so far, the most recently used last.
 #[derive(Default)]
-pub struct SortIndexes {
+pub(crate) struct SortIndexes {
     kept: Mutex<Vec<(String, Arc<SortIndex>)>>,
 }
 
 impl SortIndexes {
     /// The permutation of `keys`, built on first use.
-    pub fn get(&self, keys: Vec<SortKey>, rows: usize) -> Arc<SortIndex> {
+    pub(crate) fn get(&self, keys: Vec<SortKey>, rows: usize) -> Arc<SortIndex> {
         let name: String = keys
             .iter()
             .map(|k| format!("{}{:p};", if k.descending { '-' } else { '+' }, Arc::as_ptr(&k.column)))

@@ -19,7 +19,7 @@ pub(crate) struct Region {
 
 impl Region {
     /// The region of a geometry or `BBOX` literal.
-    pub fn of(expr: &Expr) -> Result<Region> {
+    pub(crate) fn of(expr: &Expr) -> Result<Region> {
         match expr {
             Expr::Geometry(geometry) => {
                 let geojson = serde_json::to_value(geometry)
@@ -73,7 +73,7 @@ impl Region {
     }
 
     /// The WKB as a bound BLOB.
-    pub fn sql(&self) -> Sql {
+    pub(crate) fn sql(&self) -> Sql {
         Sql::param(Value::Blob(self.wkb.clone()), "BLOB")
     }
 }

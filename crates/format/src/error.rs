@@ -22,6 +22,9 @@ pub enum Error {
         /// The version this build understands.
         expected: u32,
     },
+    /// Reading a manifest by URI failed.
+    #[error(transparent)]
+    Io(#[from] stac_indexed_io::Error),
     /// A GeoJSON geometry is not valid.
     #[error("invalid geometry: {0}")]
     Geometry(String),

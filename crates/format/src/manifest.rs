@@ -3,6 +3,7 @@
 use crate::{Error, FORMAT_VERSION, IndexConfig, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use stac_indexed_io::{Io, Uri};
 
 /// The file name of the manifest, beside the `versions/` directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -98,6 +99,11 @@ pub struct Changes {
 }
 
 impl Manifest {
+    /// Reads the manifest at `uri` and checks it.
+    pub async fn read(io: &Io, uri: &Uri) -> Result<Manifest> {
+        Manifest::from_json(&io.get(uri).await?)
+    }
+
     /// Parses a manifest and checks its format version.
     pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
         let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;

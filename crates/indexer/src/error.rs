@@ -18,7 +18,7 @@ pub enum Error {
     Io(#[from] stac_indexed_io::Error),
     /// The index config or a manifest is invalid.
     #[error(transparent)]
-    Format(#[from] stac_indexed_format::Error),
+    Format(stac_indexed_format::Error),
     /// DuckDB failed while sorting or summarising the index.
     #[error("DuckDB: {0}")]
     DuckDb(#[from] duckdb::Error),
@@ -64,3 +64,14 @@ impl Error {
 
 /// The indexer's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A manifest that could not be read is an I/O error; other format errors
+/// are the index's.
+impl From<stac_indexed_format::Error> for Error {
+    fn from(error: stac_indexed_format::Error) -> Error {
+        match error {
+            stac_indexed_format::Error::Io(error) => Error::Io(error),
+            error => Error::Format(error),
+        }
+    }
+}

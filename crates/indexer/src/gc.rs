@@ -1,7 +1,8 @@
 //! Removing old index versions.
 
-use crate::{Result, read_manifest};
+use crate::Result;
 use serde::Serialize;
+use stac_indexed_format::Manifest;
 use stac_indexed_format::manifest::{MANIFEST_FILE, VERSIONS_DIR};
 use stac_indexed_io::{Io, Uri};
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ pub struct GcReport {
 /// manifest names); deletes the rest. Index ids sort by creation time.
 pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
     let out = out.as_directory();
-    let current = read_manifest(io, &out.join(MANIFEST_FILE)?).await?.index_id;
+    let current = Manifest::read(io, &out.join(MANIFEST_FILE)?).await?.index_id;
     let versions_dir = out.join(&format!("{VERSIONS_DIR}/"))?;
     let versions: BTreeSet<String> = io
         .list(&versions_dir)

@@ -1,7 +1,7 @@
 //! Reading back what an index version holds, for `stac-indexed inspect`.
 
 use crate::report::ErrorRecordRow;
-use crate::{Error, Result, read_manifest};
+use crate::{Error, Result};
 use duckdb::Connection;
 use serde::Serialize;
 use stac_indexed_format::Manifest;
@@ -9,7 +9,6 @@ use stac_indexed_format::schema::{
     COLLECTION_TITLE, ERROR_KIND, ERROR_MESSAGE, ERROR_PARENT, ERROR_URI, ID, ITEM_COUNT,
 };
 use stac_indexed_io::{Io, Uri};
-use std::path::PathBuf;
 
 /// A manifest and a look into its tables.
 #[derive(Debug, Serialize)]
@@ -36,7 +35,7 @@ pub struct CollectionSummary {
 /// Reads the manifest at `manifest_uri` (or `<dir>/manifest.json`), its
 /// collections and its first `max_errors` errors.
 pub async fn inspect(io: &Io, manifest_uri: &Uri, max_errors: usize) -> Result<Inspection> {
-    let manifest = read_manifest(io, manifest_uri).await?;
+    let manifest = Manifest::read(io, manifest_uri).await?;
     let work = tempfile::tempdir().map_err(|e| Error::local(&std::env::temp_dir(), e))?;
     let mut local = Vec::new();
     for (name, entry) in [
@@ -44,15 +43,9 @@ pub async fn inspect(io: &Io, manifest_uri: &Uri, max_errors: usize) -> Result<I
         ("errors", &manifest.files.errors),
     ] {
         let uri = manifest_uri.join(&entry.path)?;
-        let path = match uri.to_file_path() {
-            Some(path) => path,
-            None => {
-                let path: PathBuf = work.path().join(format!("{name}.parquet"));
-                let bytes = io.get(&uri).await?;
-                std::fs::write(&path, &bytes).map_err(|e| Error::local(&path, e))?;
-                path
-            }
-        };
+        let path = io
+            .local_copy(&uri, &work.path().join(format!("{name}.parquet")), |_| Ok(()))
+            .await?;
         local.push(stac_indexed_format::sql_path(&path));
     }
     let connection = Connection::open_in_memory()?;

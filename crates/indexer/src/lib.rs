@@ -26,5 +26,5 @@ pub use gc::{GcReport, gc};
 pub use inspect::{CollectionSummary, Inspection, inspect};
 pub use options::{DEFAULT_CONCURRENCY, IndexOptions, Source};
 pub use progress::Progress;
-pub use publish::{index, read_manifest};
+pub use publish::index;
 pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport};

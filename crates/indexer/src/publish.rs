@@ -22,12 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Reads and checks a manifest.
-pub async fn read_manifest(io: &Io, uri: &Uri) -> Result<Manifest> {
-    let bytes = io.get(uri).await?;
-    Ok(Manifest::from_json(&bytes)?)
-}
-
 /// Crawls, builds and publishes one index version; returns its summary.
 pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> Result<IndexReport> {
     let started = Instant::now();
@@ -125,7 +119,7 @@ async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<
         Source::Manifest(uri) => uri.clone(),
         Source::Root { .. } | Source::Output => at_output.clone(),
     };
-    match read_manifest(io, &uri).await {
+    match Manifest::read(io, &uri).await.map_err(Error::from) {
         Ok(manifest) => Ok(Some((uri, manifest))),
         Err(Error::Io(e)) if e.is_not_found() && !matches!(source, Source::Manifest(_)) => Ok(None),
         Err(e) => Err(e),
@@ -136,12 +130,14 @@ async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<
 /// `None` when it is gone (changes are then not reported).
 async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: &Path) -> Option<PathBuf> {
     let uri = manifest_uri.join(&manifest.files.items.path).ok()?;
-    if let Some(path) = uri.to_file_path() {
-        return path.is_file().then_some(path);
+    if uri.to_file_path().is_some_and(|path| !path.is_file()) {
+        return None;
     }
-    let local = work.join("previous-items.parquet");
-    match io.get(&uri).await {
-        Ok(bytes) => std::fs::write(&local, &bytes).ok().map(|_| local),
+    match io
+        .local_copy(&uri, &work.join("previous-items.parquet"), |_| Ok(()))
+        .await
+    {
+        Ok(path) => Some(path),
         Err(e) => {
             tracing::warn!(%uri, error = %e, "previous items table unavailable; changes not reported");
             None

@@ -48,6 +48,15 @@ pub enum Error {
         /// The URI that was to be written.
         uri: String,
     },
+    /// The object was read but its content was refused (a checksum that
+    /// does not match).
+    #[error("{uri}: {reason}")]
+    Refused {
+        /// The URI that was read.
+        uri: String,
+        /// Why its content was refused.
+        reason: String,
+    },
     /// A local file operation failed.
     #[error("{path}: {source}")]
     Local {

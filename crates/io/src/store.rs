@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -81,6 +81,39 @@ impl Io {
                 bytes.map_err(|e| store_error(uri, e))
             }
         }
+    }
+
+    /// A local file holding the object at `uri`: the file itself when `uri`
+    /// is local, otherwise a copy written to `path` (through a `.partial`
+    /// file renamed into place, so a reader never sees part of it). `check`
+    /// sees the bytes first and may refuse them with a reason (a checksum
+    /// that does not match).
+    pub async fn local_copy(
+        &self,
+        uri: &Uri,
+        path: &Path,
+        check: impl FnOnce(&[u8]) -> std::result::Result<(), String>,
+    ) -> Result<PathBuf> {
+        if let Some(local) = uri.to_file_path() {
+            return Ok(local);
+        }
+        let bytes = self.get(uri).await?;
+        check(&bytes).map_err(|reason| Error::Refused {
+            uri: uri.to_string(),
+            reason,
+        })?;
+        let local_error = |source| Error::Local {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(local_error)?;
+        }
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        tokio::fs::write(&partial, &bytes).await.map_err(local_error)?;
+        tokio::fs::rename(&partial, path).await.map_err(local_error)?;
+        Ok(path.to_path_buf())
     }
 
     /// Whether an object exists at `uri`.
@@ -352,5 +385,47 @@ mod tests {
         let target = Uri::from_path(&dir.path().join("out/target.bin")).unwrap();
         io().put_file(&target, &source).await.unwrap();
         assert_eq!(std::fs::read(dir.path().join("out/target.bin")).unwrap(), content);
+    }
+
+    #[tokio::test]
+    async fn local_copy_reads_local_files_in_place_and_copies_remote_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("a.parquet");
+        std::fs::write(&local, b"local").unwrap();
+        let io = Io::new(IoOptions::default()).unwrap();
+        let uri = Uri::from_path(&local).unwrap();
+        let in_place = io
+            .local_copy(&uri, &dir.path().join("unused"), |_| Ok(()))
+            .await
+            .unwrap();
+        assert_eq!(in_place, local);
+        assert!(!dir.path().join("unused").exists());
+
+        // A real HTTP server on a socket, answering one fixed body.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/remote.parquet", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(2) {
+                let mut stream = stream.unwrap();
+                let mut request = [0u8; 1024];
+                let _ = std::io::Read::read(&mut stream, &mut request);
+                let response = "HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nremote";
+                std::io::Write::write_all(&mut stream, response.as_bytes()).unwrap();
+            }
+        });
+        let remote = Uri::parse(&url).unwrap();
+        let target = dir.path().join("cache/remote.parquet");
+        let refused = io
+            .local_copy(&remote, &target, |_| Err("checksum differs".into()))
+            .await;
+        assert!(matches!(refused, Err(Error::Refused { .. })), "{refused:?}");
+        assert!(!target.exists(), "refused bytes are not written");
+        let copy = io.local_copy(&remote, &target, |bytes| {
+            (bytes == b"remote")
+                .then_some(())
+                .ok_or_else(|| "unexpected bytes".to_string())
+        });
+        assert_eq!(std::fs::read(copy.await.unwrap()).unwrap(), b"remote");
+        assert!(!dir.path().join("cache/remote.parquet.partial").exists());
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 /// Every collection.
 #[utoipa::path(get, path = "/collections", tag = "Collections",
     responses((status = 200, description = "The collections", content_type = "application/json")))]
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let index = state.index.current();
     let base = base_url(&headers, &state);
     let collections: Vec<_> = index
@@ -33,7 +33,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "The collection", content_type = "application/json"),
               (status = 404, description = "No such collection")))]
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let index = state.index.current();
     let collection = index
         .collection(&id)

@@ -12,13 +12,13 @@ use axum::response::{Html, IntoResponse, Response};
 use std::sync::Arc;
 
 /// The OpenAPI 3.0 document of this API.
-pub async fn openapi(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn openapi(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&headers, &state);
     json_response(OPENAPI, &document(&base.root()))
 }
 
 /// The interactive API documentation.
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Html<String> {
+pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Html<String> {
     let base = base_url(&headers, &state);
     let assets = base.href(&["api.html", "assets"]);
     let spec = base.href(&["api"]);
@@ -43,7 +43,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Html<Str
 }
 
 /// Swagger UI's own files.
-pub async fn asset(Path(file): Path<String>) -> Response {
+pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let config = Arc::new(utoipa_swagger_ui::Config::from("/api"));
     match utoipa_swagger_ui::serve(&file, config) {
         Ok(Some(file)) => {

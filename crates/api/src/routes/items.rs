@@ -27,7 +27,7 @@ use axum::response::Response;
     responses((status = 200, description = "A page of the collection's items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 404, description = "No such collection")))]
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(collection): Path<String>,
@@ -55,7 +55,7 @@ pub async fn list(
     responses((status = 200, description = "The item", content_type = "application/geo+json"),
               (status = 404, description = "No such collection or item"),
               (status = 502, description = "The item is indexed but its source cannot be read")))]
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 /// The conformance classes implemented, exactly.
-pub const CONFORMANCE: &[&str] = &[
+pub(crate) const CONFORMANCE: &[&str] = &[
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
@@ -44,12 +44,12 @@ pub const CONFORMANCE: &[&str] = &[
 ];
 
 /// The media type of the OpenAPI document.
-pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+pub(crate) const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 
 /// The landing page.
 #[utoipa::path(get, path = "/", tag = "Core",
     responses((status = 200, description = "The landing page: a STAC Catalog with links to everything else", content_type = "application/json")))]
-pub async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let index = state.index.current();
     let base = base_url(&headers, &state);
     let catalog = &index.manifest.catalog;
@@ -97,6 +97,6 @@ fn non_empty(text: &str, default: &str) -> String {
 /// The conformance classes.
 #[utoipa::path(get, path = "/conformance", tag = "Core",
     responses((status = 200, description = "The conformance classes this API implements", content_type = "application/json")))]
-pub async fn conformance() -> Response {
+pub(crate) async fn conformance() -> Response {
     json_response("application/json", &json!({"conformsTo": CONFORMANCE}))
 }

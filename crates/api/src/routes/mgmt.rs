@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 /// Liveness.
 #[utoipa::path(get, path = "/_mgmt/ping", tag = "Management",
     responses((status = 200, description = "The server is up", content_type = "application/json")))]
-pub async fn ping() -> Response {
+pub(crate) async fn ping() -> Response {
     json_response("application/json", &json!({"message": "PONG"}))
 }
 
 /// The loaded index: id, age, counts.
 #[utoipa::path(get, path = "/_mgmt/health", tag = "Management",
     responses((status = 200, description = "The loaded index version", content_type = "application/json")))]
-pub async fn health(State(state): State<AppState>) -> Response {
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let index = state.index.current();
     let manifest = &index.manifest;
     let body = json!({
@@ -43,7 +43,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
            ("offset" = Option<i64>, Query, minimum = 0, description = "Rows to skip")),
     responses((status = 200, description = "What the indexer could not index", content_type = "application/json"),
               (status = 400, description = "An invalid parameter")))]
-pub async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
+pub(crate) async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let pairs = query_pairs(&uri);
     let number = |name: &str, default: i64| -> Result<i64> {
         match pairs.iter().rev().find(|(k, _)| k == name) {

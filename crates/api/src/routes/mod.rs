@@ -1,12 +1,12 @@
 //! The HTTP routes, one module per resource.
 
-pub mod collections;
-pub mod docs;
-pub mod items;
-pub mod landing;
-pub mod mgmt;
-pub mod queryables;
-pub mod search;
+pub(crate) mod collections;
+pub(crate) mod docs;
+pub(crate) mod items;
+pub(crate) mod landing;
+pub(crate) mod mgmt;
+pub(crate) mod queryables;
+pub(crate) mod search;
 
 use crate::Error;
 use axum::http::header::CONTENT_TYPE;
@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 
 /// A JSON response with an explicit media type.
-pub fn json_response(media_type: &'static str, body: &impl serde::Serialize) -> Response {
+pub(crate) fn json_response(media_type: &'static str, body: &impl serde::Serialize) -> Response {
     let mut response = axum::Json(body).into_response();
     response
         .headers_mut()
@@ -23,23 +23,23 @@ pub fn json_response(media_type: &'static str, body: &impl serde::Serialize) -> 
 }
 
 /// The query pairs of a request URI, decoded, in order.
-pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query()
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 
 /// Fallback for unknown paths.
-pub async fn not_found(uri: Uri) -> Error {
+pub(crate) async fn not_found(uri: Uri) -> Error {
     Error::NotFound(format!("no such resource: {}", uri.path()))
 }
 
 /// Fallback for known paths with another method.
-pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Error {
+pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Error {
     Error::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 /// Base URL of a request.
-pub fn base_url(headers: &HeaderMap, state: &crate::AppState) -> crate::urls::BaseUrl {
+pub(crate) fn base_url(headers: &HeaderMap, state: &crate::AppState) -> crate::urls::BaseUrl {
     crate::urls::BaseUrl::from_headers(headers, &state.config.root_path)
 }

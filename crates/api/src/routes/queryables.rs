@@ -12,7 +12,7 @@ use stac_indexed_filter::Queryable;
 /// What every collection's items may be filtered on.
 #[utoipa::path(get, path = "/queryables", tag = "Filter",
     responses((status = 200, description = "A JSON Schema of the queryables of all collections", content_type = "application/schema+json")))]
-pub async fn global_queryables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+pub(crate) async fn global_queryables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     document(&state, &headers, None, Which::Queryables)
 }
 
@@ -21,7 +21,7 @@ pub async fn global_queryables(State(state): State<AppState>, headers: HeaderMap
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "A JSON Schema of the collection's queryables", content_type = "application/schema+json"),
               (status = 404, description = "No such collection")))]
-pub async fn collection_queryables(
+pub(crate) async fn collection_queryables(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(collection): Path<String>,
@@ -32,7 +32,7 @@ pub async fn collection_queryables(
 /// What every collection's items may be sorted on.
 #[utoipa::path(get, path = "/sortables", tag = "Sort",
     responses((status = 200, description = "A JSON Schema of the sortables of all collections", content_type = "application/schema+json")))]
-pub async fn global_sortables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+pub(crate) async fn global_sortables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     document(&state, &headers, None, Which::Sortables)
 }
 
@@ -41,7 +41,7 @@ pub async fn global_sortables(State(state): State<AppState>, headers: HeaderMap)
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "A JSON Schema of the collection's sortables", content_type = "application/schema+json"),
               (status = 404, description = "No such collection")))]
-pub async fn collection_sortables(
+pub(crate) async fn collection_sortables(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(collection): Path<String>,

@@ -41,7 +41,7 @@ use std::sync::Arc;
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
+pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let pairs = query_pairs(&uri);
     let search = parse_query(&pairs, &state).await?;
     respond(
@@ -61,7 +61,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) ->
     responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub(crate) async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let body = parse_body(&body)?;
     let limits = state.limits();
     let heavy = parsing_is_heavy(body.keys().map(String::as_str));
@@ -70,7 +70,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 }
 
 /// The search of GET query pairs.
-pub async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<SearchParams> {
+pub(crate) async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<SearchParams> {
     let limits = state.limits();
     let heavy = parsing_is_heavy(pairs.iter().map(|(k, _)| k.as_str()));
     let pairs = pairs.to_vec();
@@ -89,7 +89,7 @@ async fn off_runtime<T: Send + 'static>(heavy: bool, work: impl FnOnce() -> Resu
 }
 
 /// A JSON object body, or a 400 that says what is wrong.
-pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
+pub(crate) fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
     if body.is_empty() {
         return Ok(Map::new());
     }
@@ -103,7 +103,7 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>> {
 }
 
 /// Runs a search and answers with a FeatureCollection page.
-pub async fn respond(
+pub(crate) async fn respond(
     state: &AppState,
     base: &BaseUrl,
     params: SearchParams,
@@ -193,7 +193,7 @@ pub async fn respond(
 }
 
 /// The header that names the items of a page that could not be read.
-pub const MISSING_ITEMS_HEADER: &str = "stac-missing-items";
+pub(crate) const MISSING_ITEMS_HEADER: &str = "stac-missing-items";
 
 /// `collection/id` of each missing item, each part percent-encoded, comma
 /// separated (`None` when nothing is missing).

@@ -1,0 +1,158 @@
+//! A real S3-compatible server for the tests: moto_server, from PyPI.
+
+use crate::net::free_port;
+use crate::sample::files_under;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running moto_server (S3-compatible), stopped on drop.
+pub struct Moto {
+    child: std::process::Child,
+    /// Its URL, `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where moto_server is: $MOTO_SERVER, or the venv scripts/test.sh makes.
+fn moto_server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let cache = std::env::var_os("STAC_INDEXED_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache/stac-indexed"));
+    cache.join("venv/bin/moto_server")
+}
+
+impl Moto {
+    /// Starts moto_server on a free port and waits until it answers HTTP.
+    ///
+    /// When no moto_server is installed and `MOTO_SERVER` is not set (a
+    /// plain `cargo test` on a fresh clone), says so and returns `None`:
+    /// the caller skips its S3 test. scripts/test.sh installs it and sets
+    /// `MOTO_SERVER`, and a `MOTO_SERVER` that does not exist fails the test.
+    pub fn start() -> Option<Moto> {
+        let binary = moto_server_binary();
+        if !binary.exists() {
+            assert!(
+                std::env::var_os("MOTO_SERVER").is_none(),
+                "MOTO_SERVER is {} but there is no moto_server there",
+                binary.display()
+            );
+            // Past the test harness's capture, so that a passing run shows it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping an S3 test: moto_server not found at {} (scripts/test.sh installs it; or set MOTO_SERVER)",
+                binary.display()
+            );
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let moto = Moto { child, endpoint };
+        for _ in 0..100 {
+            let answered = Command::new("curl")
+                .args(["--silent", "--fail", "--output", "/dev/null", &moto.endpoint])
+                .status()
+                .is_ok_and(|status| status.success());
+            if answered {
+                return Some(moto);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    /// The environment the binary needs to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("STAC_INDEXED_S3_ENDPOINT", self.endpoint.clone()),
+            ("STAC_INDEXED_S3_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    /// Creates a bucket with plain HTTP (independent of the code under test).
+    pub async fn create_bucket(&self, bucket: &str) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{bucket}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    /// Uploads a directory under `bucket/prefix`, readable anonymously.
+    pub async fn upload_dir(&self, dir: &Path, bucket: &str, prefix: &str) {
+        let client = reqwest::Client::new();
+        for file in files_under(dir) {
+            let key = format!("{prefix}/{}", file.strip_prefix(dir).unwrap().display());
+            let response = client
+                .put(format!("{}/{bucket}/{key}", self.endpoint))
+                .header("content-type", "application/octet-stream")
+                .header("x-amz-acl", "public-read")
+                .body(std::fs::read(&file).unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{key}: {}", response.status());
+        }
+    }
+
+    /// Writes one object with plain HTTP, readable anonymously.
+    pub async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{bucket}/{key}", self.endpoint))
+            .header("x-amz-acl", "public-read")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{key}: {}", response.status());
+    }
+
+    /// Deletes one object with plain HTTP.
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        let response = reqwest::Client::new()
+            .delete(format!("{}/{bucket}/{key}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{key}: {}", response.status());
+    }
+
+    /// Downloads an object with a signed request made by curl (independent of the code under test).
+    pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let output = tokio::process::Command::new("curl")
+            .args([
+                "--silent",
+                "--fail",
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+                "--user",
+                "testing:testing",
+            ])
+            .arg(format!("{}/{bucket}/{key}", self.endpoint))
+            .output()
+            .await
+            .expect("curl runs");
+        output.status.success().then_some(output.stdout)
+    }
+}
