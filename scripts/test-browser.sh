@@ -30,6 +30,7 @@ tmp=$(mktemp -d)
 pgid="" # the server's session (= process group)
 
 . "$root/scripts/lib/processes.sh"
+. "$root/scripts/lib/server.sh"
 
 cleanup() {
   local status=$?
@@ -40,23 +41,7 @@ cleanup() {
   rm -rf "$tmp"
   exit "$status"
 }
-trap cleanup EXIT
-trap 'echo "interrupted: stopping what was started" >&2; exit 130' INT
-trap 'echo "terminated: stopping what was started" >&2; exit 143' TERM
-
-# Whether something accepts connections on 127.0.0.1:$1.
-port_busy() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except (OSError, OverflowError, ValueError):
-    sys.exit(0)
-sys.exit(1)
-EOF
-}
+cleanup_on_exit cleanup
 
 if port_busy "$port"; then
   echo "FAIL: port $port is in use or invalid (set TEST_BROWSER_PORT)" >&2

@@ -47,6 +47,7 @@ for dir in .index .index/sample .index/http-sample .remote-source-index "$remote
 done
 
 . "$root/scripts/lib/processes.sh"
+. "$root/scripts/lib/server.sh"
 
 cleanup() {
   local status=$? pgid dir
@@ -64,23 +65,7 @@ cleanup() {
   rm -rf "$tmp"
   exit "$status"
 }
-trap cleanup EXIT
-trap 'echo "interrupted: stopping what was started" >&2; exit 130' INT
-trap 'echo "terminated: stopping what was started" >&2; exit 143' TERM
-
-# Whether something accepts connections on 127.0.0.1:$1.
-port_busy() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except (OSError, OverflowError, ValueError):
-    sys.exit(0)
-sys.exit(1)
-EOF
-}
+cleanup_on_exit cleanup
 
 for p in "$file_port" "$s3_api_port" "$http_api_port" "$remote_port" "$s3_port" "$http_port" "$source_port"; do
   if port_busy "$p"; then

@@ -36,7 +36,8 @@
 # Prints PASS or FAIL with the number of errors and warnings of each run;
 # exits 1 when any run fails.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
 venv=$(scripts/python-env.sh)
 cache="${STAC_INDEXED_CACHE:-$HOME/.cache/stac-indexed}"
 artifacts="$cache/artifacts"
@@ -44,45 +45,19 @@ report="$artifacts/stac-api-validator.txt"
 mkdir -p "$artifacts"
 rm -f "$artifacts"/stac-api-validator-*.txt  # reports of earlier runs
 
+. scripts/lib/processes.sh
+. scripts/lib/server.sh
 tmp=$(mktemp -d)
-server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 export STAC_INDEXED_CACHE_DIR="$tmp/server-cache"
-# Build first (the wrapper builds when needed), so that the PID below is the
-# server's own (the wrapper execs the binary).
-scripts/stac-indexed --version >/dev/null
 scripts/stac-indexed index sample-data/catalog.json \
   --config sample-data/index-config.json --out "$tmp/index" >/dev/null
-
-port=$("$venv/bin/python" -c \
-  'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url="http://127.0.0.1:$port"
-scripts/stac-indexed serve --index "$tmp/index" --addr "127.0.0.1:$port" \
-  --reload-interval 0 </dev/null >"$tmp/server.log" 2>&1 &
-server_pid=$!
-
-deadline=$((SECONDS + 180))
-until curl -fsS -o /dev/null "$url/_mgmt/ping" 2>/dev/null; do
-  if ! kill -0 "$server_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-    echo "FAIL: the server did not answer $url/_mgmt/ping; its log ends:" >&2
-    tail -n 40 "$tmp/server.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+serve_index "$tmp/index" "$tmp/server.log"
 
 geometry='{"type":"Polygon","coordinates":[[[20,20],[21,20],[21,21],[20,21],[20,20]]]}'
 collection=sentinel-2-l2a

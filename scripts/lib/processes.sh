@@ -26,6 +26,14 @@ stop_group() {
   wait "$pgid" 2>/dev/null || true
 }
 
+# Runs the function named $1 when the script exits, and on Ctrl-C or
+# SIGTERM too (saying so, with the status 130 or 143).
+cleanup_on_exit() {
+  trap "$1" EXIT
+  trap 'echo "interrupted: stopping what was started" >&2; exit 130' INT
+  trap 'echo "terminated: stopping what was started" >&2; exit 143' TERM
+}
+
 # For the run-with scripts, which set `pids=()` (background processes, newest
 # first) and `tmp` (a temporary directory): stops and removes them on exit,
 # Ctrl-C or SIGTERM.

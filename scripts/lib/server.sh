@@ -2,12 +2,27 @@
 # Serving an index for a test script: source it, do not run it. Needs
 # scripts/lib/processes.sh (stop_group) sourced first.
 #
+#   free_port / port_busy PORT
 #   serve_index INDEX LOG [ARGS...]   # sets url and server_pgid; waits for /_mgmt/ping
 #   stop_server                       # stops it (call from the caller's exit trap)
 
 # A free TCP port of 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Whether 127.0.0.1:$1 cannot be listened on (in use, or not a port).
+port_busy() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except (OSError, OverflowError, ValueError):
+    sys.exit(0)
+sys.exit(1)
+EOF
 }
 
 # Starts `stac-indexed serve` (the release build, scripts/stac-indexed) over
