@@ -10,6 +10,17 @@
 # runtime stage ships beside the binary. For an image without the prebuilt
 # library, build with `cargo build --release --features bundled` instead
 # (a source build of DuckDB, about 40 minutes on 2 cores).
+#
+# The runtime stage takes the release from the stage named by DIST: `build`
+# (the default, everything from source) or `prebuilt`, which copies a
+# directory made by scripts/build-release.sh from the build context:
+#
+#   scripts/build-release.sh ctx/dist && cp Dockerfile ctx/
+#   docker build --build-arg DIST=prebuilt ctx
+#
+# (scripts/test-container.sh does that with podman, in CI).
+
+ARG DIST=build
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
@@ -19,13 +30,18 @@ WORKDIR /src
 COPY . .
 RUN STAC_INDEXED_CACHE=/cache scripts/build-release.sh /dist
 
+FROM scratch AS prebuilt
+COPY dist/ /dist/
+
+FROM ${DIST} AS dist
+
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent stac
-COPY --from=build /dist/lib/libduckdb.so /usr/local/lib/libduckdb.so
-COPY --from=build /dist/bin/stac-indexed /usr/local/bin/stac-indexed
+COPY --from=dist /dist/lib/libduckdb.so /usr/local/lib/libduckdb.so
+COPY --from=dist /dist/bin/stac-indexed /usr/local/bin/stac-indexed
 RUN ldconfig
 USER 10001
 # Cloud Run and most platforms set PORT; Lambda ignores it (the Runtime API drives the function).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each cargo-fuzz target (fuzz/) for a bounded time (part of
+# Runs each cargo-fuzz target (fuzz/) for a bounded time (the last step of
 # scripts/test.sh, CI): CQL2 text and CQL2 JSON parsing and translation (to
 # SQL and to column conditions), and the search parameter parser (GET query
 # strings and POST bodies).

@@ -20,9 +20,13 @@ scripts/test-python.sh
 echo "== release build (as the container builds it) and its shared libraries" >&2
 scripts/build-release.sh >/dev/null
 scripts/check-dist.sh
+echo "== the container image (podman), run as uid 10001" >&2
+scripts/test-container.sh
 echo "== api.html in headless Chromium" >&2
 scripts/test-browser.sh
 echo "== stac-api-validator" >&2
 scripts/test-validator.sh
 echo "== schemathesis (the OpenAPI document against the server)" >&2
 scripts/test-schemathesis.sh
+echo "== cargo fuzz (60 s per target)" >&2
+scripts/test-fuzz.sh
