@@ -9,6 +9,7 @@
 #   scripts/bench-api.sh 100000           # uses (and builds if needed) the index of scripts/bench-index.sh
 #   DURATION=10 CONNECTIONS=32 scripts/bench-api.sh 1000000
 #   SOAK=600 scripts/bench-api.sh 1000000   # then a long mixed load, sampling the server's RSS every 10 s
+#   BIN=/tmp/stac-indexed-before scripts/bench-api.sh 1000000   # another build, to compare on one machine
 set -euo pipefail
 items="${1:-100000}"
 collections=10
@@ -18,8 +19,12 @@ port="${PORT_BENCH:-8765}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/env.sh"
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-(cd "$root" && cargo build --release --quiet --bin stac-indexed)
-bin="$CARGO_TARGET_DIR/release/stac-indexed"
+if [ -n "${BIN:-}" ]; then
+  bin="$BIN"
+else
+  (cd "$root" && cargo build --release --quiet --bin stac-indexed)
+  bin="$CARGO_TARGET_DIR/release/stac-indexed"
+fi
 bench="$STAC_INDEXED_CACHE/bench"
 index="$bench/index-$items-$collections"
 [ -f "$index/manifest.json" ] || "$root/scripts/bench-index.sh" "$items" "$collections" >/dev/null
