@@ -541,7 +541,9 @@ mod tests {
             readers.into_iter().map(|r| r.join().unwrap()).collect()
         });
         assert!(read.iter().all(|c| Arc::ptr_eq(c, &read[0])), "one column, shared");
-        let evaluated: i64 = first.query_row("SELECT currval('reads')", [], |row| row.get(0)).unwrap();
+        let evaluated: i64 = first
+            .query_row("SELECT currval('reads')", [], |row| row.get(0))
+            .unwrap();
         assert!(evaluated <= 3, "the 3 rows were read {evaluated} times, not once");
         assert_eq!(columns.bytes(), read[0].bytes());
     }
