@@ -11,6 +11,7 @@
 //! ready, DuckDB answers every search.
 
 use crate::Result;
+use crate::columns::Bitmap;
 use crate::grid::Grid;
 use crate::hit::{Hit, Page};
 use crate::keyset::Boundary;
@@ -297,9 +298,7 @@ impl Directory {
             });
         }
         seqs.append(&mut edges);
-        seqs.sort_unstable();
-        seqs.dedup();
-        seqs
+        sorted_distinct(seqs, self.rows())
     }
 
     /// How many rows there are.
@@ -356,6 +355,23 @@ impl Directory {
             .map(|hit| hit.seq as u32)
             .collect()
     }
+}
+
+/// Seqs (from grid cells: out of order, a row listed in several cells more
+/// than once) sorted and distinct, out of `rows`. Many are marked in a
+/// bitmap and read back in order (linear in the rows / 64 words), few are
+/// sorted.
+fn sorted_distinct(mut seqs: Vec<u32>, rows: usize) -> Vec<u32> {
+    if seqs.len() < rows / 256 {
+        seqs.sort_unstable();
+        seqs.dedup();
+        return seqs;
+    }
+    let mut marked = Bitmap::new(rows);
+    seqs.iter().for_each(|seq| marked.set(*seq as usize));
+    seqs.clear();
+    seqs.extend(marked.ones());
+    seqs
 }
 
 /// The 16 bytes of a content hash written as 32 hex digits.
@@ -487,6 +503,22 @@ fn page_of_ranges(directory: &Directory, ranges: &[Range<u32>], boundary: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seqs_come_back_sorted_and_distinct_both_ways() {
+        let rows = 100_000;
+        let few: Vec<u32> = vec![7, 3, 99_999, 3, 0, 7];
+        let many: Vec<u32> = (0..5_000u32)
+            .map(|i| (i * 7919) % rows as u32)
+            .chain([5, 5, 0])
+            .collect();
+        for seqs in [few, many] {
+            let mut expected = seqs.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(sorted_distinct(seqs, rows), expected);
+        }
+    }
 
     #[test]
     fn prefixed_text_reads_back_every_value() {

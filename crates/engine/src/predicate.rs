@@ -102,13 +102,7 @@ impl Predicate {
 
     /// Whether one row matches: `Some(true)`, `Some(false)`, or unknown.
     pub(crate) fn row(&self, row: usize) -> Option<bool> {
-        let leaf = |column: &Column, when_null: Option<bool>, passes: &dyn Fn() -> bool| {
-            if column.valid.get(row) {
-                Some(passes())
-            } else {
-                when_null
-            }
-        };
+        let leaf = |column: &Column, when_null, passes| leaf_at(column, row, when_null, passes);
         match self {
             Predicate::Constant(value) => *value,
             Predicate::And(parts) => parts
@@ -133,23 +127,31 @@ impl Predicate {
                 column,
                 test,
                 when_null,
-            } => leaf(column, *when_null, &|| test.matches(number_at(column, row))),
+            } => leaf(column, *when_null, test.matches(number_at(column, row))),
             Predicate::Codes {
                 column,
                 allowed,
                 when_null,
-            } => leaf(column, *when_null, &|| match &column.values {
-                Values::Text(d) => allowed[d.codes[row] as usize],
-                _ => false,
-            }),
+            } => leaf(
+                column,
+                *when_null,
+                match &column.values {
+                    Values::Text(d) => allowed.get(d.codes[row] as usize).copied().unwrap_or(false),
+                    _ => false,
+                },
+            ),
             Predicate::Flag {
                 column,
                 value,
                 when_null,
-            } => leaf(column, *when_null, &|| match &column.values {
-                Values::Boolean(bits) => bits.get(row) == *value,
-                _ => false,
-            }),
+            } => leaf(
+                column,
+                *when_null,
+                match &column.values {
+                    Values::Boolean(bits) => bits.get(row) == *value,
+                    _ => false,
+                },
+            ),
             Predicate::Rows(rows) => Some(rows.get(row)),
         }
     }
@@ -286,6 +288,12 @@ fn allowed_codes(values: &Texts, test: &TextTest) -> Vec<bool> {
         }
     }
     allowed
+}
+
+/// A leaf's answer for one row: whether its value passed (`passes`, which
+/// for a NULL row tested whatever its slot holds), or `when_null`.
+fn leaf_at(column: &Column, row: usize, when_null: Option<bool>, passes: bool) -> Option<bool> {
+    if column.valid.get(row) { Some(passes) } else { when_null }
 }
 
 fn bind_all(parts: &[Condition], column: &mut dyn FnMut(&Field) -> Option<Arc<Column>>) -> Option<Vec<Predicate>> {
