@@ -61,17 +61,16 @@ impl Bitmap {
     }
 
     /// The rows whose bits are set, ascending.
-    pub(crate) fn ones(&self) -> impl Iterator<Item = u32> + '_ {
-        self.words.iter().enumerate().flat_map(|(index, word)| {
+    pub(crate) fn ones(&self) -> Vec<u32> {
+        let mut rows = Vec::with_capacity(self.count() as usize);
+        for (index, word) in self.words.iter().enumerate() {
             let mut bits = *word;
-            std::iter::from_fn(move || {
-                (bits != 0).then(|| {
-                    let bit = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    (index * 64) as u32 + bit
-                })
-            })
-        })
+            while bits != 0 {
+                rows.push((index * 64) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        rows
     }
 
     fn bytes(&self) -> usize {

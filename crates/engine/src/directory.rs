@@ -369,9 +369,7 @@ fn sorted_distinct(mut seqs: Vec<u32>, rows: usize) -> Vec<u32> {
     }
     let mut marked = Bitmap::new(rows);
     seqs.iter().for_each(|seq| marked.set(*seq as usize));
-    seqs.clear();
-    seqs.extend(marked.ones());
-    seqs
+    marked.ones()
 }
 
 /// The 16 bytes of a content hash written as 32 hex digits.

@@ -440,7 +440,7 @@ impl Members<'_> {
     fn rows(&self) -> Vec<u32> {
         match self {
             Members::Ranges(ranges) => ranges.iter().flat_map(Clone::clone).collect(),
-            Members::Set(set) => set.ones().collect(),
+            Members::Set(set) => set.ones(),
         }
     }
 

@@ -293,7 +293,7 @@ mod tests {
         let sorted = CoreRows::Sorted(ranges.iter().flat_map(|r| r.clone()).collect());
         for core in [&core, &sorted] {
             let matching = bitmap(core, &predicate(), 5000);
-            assert_eq!(matching.ones().collect::<Vec<_>>(), expected(&ranges));
+            assert_eq!(matching.ones(), expected(&ranges));
             assert_eq!(matching.count(), count(core, &predicate()));
         }
     }
