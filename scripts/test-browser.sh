@@ -78,16 +78,7 @@ setsid scripts/stac-indexed serve --index "$tmp/index" --addr "127.0.0.1:$port" 
   </dev/null >"$tmp/server.log" 2>&1 &
 pgid=$!
 
-ready=""
-for ((i = 0; i < ready_timeout * 4; i++)); do
-  if curl -sf -o /dev/null "http://127.0.0.1:$port/_mgmt/ping"; then
-    ready=1
-    break
-  fi
-  group_alive "$pgid" || break
-  sleep 0.25
-done
-if [ -z "$ready" ]; then
+if ! wait_for_ping "$port" "$pgid" "$ready_timeout"; then
   echo "FAIL: the server did not answer /_mgmt/ping on port $port within $ready_timeout s; its output:" >&2
   tail -n 30 "$tmp/server.log" | sed 's/^/  | /' >&2
   exit 1

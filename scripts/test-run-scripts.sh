@@ -118,16 +118,7 @@ check_run() {
   pgid=$!
   pgids+=("$pgid")
 
-  local ready=""
-  for ((i = 0; i < ready_timeout * 4; i++)); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$port/_mgmt/ping"; then
-      ready=1
-      break
-    fi
-    group_alive "$pgid" || break
-    sleep 0.25
-  done
-  if [ -z "$ready" ]; then
+  if ! wait_for_ping "$port" "$pgid" "$ready_timeout"; then
     if group_alive "$pgid"; then
       echo "  /_mgmt/ping did not answer on port $port within $ready_timeout s"
     else

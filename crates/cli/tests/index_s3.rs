@@ -9,25 +9,7 @@ async fn index_from_s3_to_s3() {
     let Some(moto) = Moto::start() else {
         return;
     };
-    moto.create_bucket("catalog").await;
-    moto.create_bucket("index").await;
-    moto.upload_dir(&sample_data(), "catalog", "sample").await;
-    let env = moto.env();
-    let summary = tokio::task::spawn_blocking(move || {
-        run_ok(
-            &[
-                "index",
-                "s3://catalog/sample/catalog.json",
-                "--out",
-                "s3://index/sample",
-                "--config",
-                "s3://catalog/sample/index-config.json",
-            ],
-            &env_refs(&env),
-        )
-    })
-    .await
-    .unwrap();
+    let summary = moto.index_sample().await;
     assert_eq!(summary["report"]["counts"]["items"], 50);
     assert_eq!(summary["report"]["manifest"], "s3://index/sample/manifest.json");
 

@@ -32,25 +32,7 @@ async fn an_index_on_s3_is_served_with_items_from_s3() {
     let Some(moto) = Moto::start() else {
         return;
     };
-    moto.create_bucket("catalog").await;
-    moto.create_bucket("index").await;
-    moto.upload_dir(&sample_data(), "catalog", "sample").await;
-    let env = moto.env();
-    tokio::task::spawn_blocking(move || {
-        run_ok(
-            &[
-                "index",
-                "s3://catalog/sample/catalog.json",
-                "--out",
-                "s3://index/sample",
-                "--config",
-                "s3://catalog/sample/index-config.json",
-            ],
-            &env_refs(&env),
-        )
-    })
-    .await
-    .unwrap();
+    moto.index_sample().await;
     let cache = tempfile::tempdir().unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");

@@ -1,7 +1,9 @@
 //! A real S3-compatible server for the tests: moto_server, from PyPI.
 
+use crate::binary::{env_refs, run_ok};
 use crate::net::free_port;
-use crate::sample::files_under;
+use crate::sample::{files_under, sample_data};
+use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -154,5 +156,29 @@ impl Moto {
             .await
             .expect("curl runs");
         output.status.success().then_some(output.stdout)
+    }
+
+    /// The sample catalog uploaded to `s3://catalog/sample/` and indexed by
+    /// the binary into `s3://index/sample/`; the command's summary.
+    pub async fn index_sample(&self) -> Value {
+        self.create_bucket("catalog").await;
+        self.create_bucket("index").await;
+        self.upload_dir(&sample_data(), "catalog", "sample").await;
+        let env = self.env();
+        tokio::task::spawn_blocking(move || {
+            run_ok(
+                &[
+                    "index",
+                    "s3://catalog/sample/catalog.json",
+                    "--out",
+                    "s3://index/sample",
+                    "--config",
+                    "s3://catalog/sample/index-config.json",
+                ],
+                &env_refs(&env),
+            )
+        })
+        .await
+        .unwrap()
     }
 }
