@@ -7,6 +7,10 @@
 #
 #   scripts/bench-rss.sh 1000000
 #   BIN=/tmp/stac-indexed-before scripts/bench-rss.sh 1000000
+#   SETTLE=60 scripts/bench-rss.sh 1000000   # wait longer before the last RSS
+#
+# DuckDB's allocator (jemalloc) gives memory back some seconds after a
+# query: the RSS right after the directory is built is not the steady one.
 set -euo pipefail
 items="${1:-100000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,6 +38,9 @@ ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status"; }
 peak() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status"; }
 echo "items $items: directory and columns ready in $ready_ms ms, RSS $(rss) MB"
+sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'column_mb=.*' || true
+sleep 15
+echo "15 s later, idle: RSS $(rss) MB"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 cloud=$(enc '"eo:cloud_cover" < 10')
 shapes=(
@@ -51,5 +58,6 @@ for shape in "${shapes[@]}"; do
   wrk -t2 -c16 -d2s "$base/search?$shape" >/dev/null
   echo "| $(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$shape") | $(rss) |"
 done
-sleep 3
-echo "RSS 3 s later $(rss) MB, peak $(peak) MB"
+settle="${SETTLE:-15}"
+sleep "$settle"
+echo "RSS $settle s later $(rss) MB, peak $(peak) MB"

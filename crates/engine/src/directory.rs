@@ -56,6 +56,10 @@ impl Packed {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
+
+    fn bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * 8
+    }
 }
 
 /// Text stored against the first value of each block of [`BLOCK`] rows:
@@ -103,6 +107,10 @@ impl Prefixed {
     fn shrink(&mut self) {
         self.rest.shrink();
         self.shared.shrink_to_fit();
+    }
+
+    fn bytes(&self) -> usize {
+        self.rest.bytes() + self.shared.capacity() * 2
     }
 }
 
@@ -299,6 +307,21 @@ impl Directory {
         }
         seqs.append(&mut edges);
         sorted_distinct(seqs, self.rows())
+    }
+
+    /// About how many bytes the directory takes, by part: what a row costs
+    /// in memory, for docs/benchmarks.md and the start-up log.
+    pub fn bytes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("ids", self.ids.bytes()),
+            ("hrefs", self.hrefs.bytes()),
+            ("geometries", self.wkbs.bytes()),
+            ("content hashes", self.content_hashes.capacity() * 16),
+            ("intervals", self.intervals.capacity() * 16),
+            ("collections", self.row_collections.capacity() * 2),
+            ("by key", self.by_key.capacity() * 5),
+            ("grid", self.grid.bytes()),
+        ]
     }
 
     /// How many rows there are.

@@ -114,11 +114,23 @@ impl Engine {
                 Ok(()) => tracing::info!(
                     seconds = started.elapsed().as_secs_f64(),
                     column_mb = engine.columns.bytes() / 1_000_000,
+                    directory = %engine.directory_sizes(),
                     "row directory ready"
                 ),
                 Err(error) => tracing::warn!(%error, "no row directory; DuckDB answers every search"),
             }
         });
+    }
+
+    /// What the directory's parts take, in MB (`ids 21, hrefs 14, …`).
+    fn directory_sizes(&self) -> String {
+        let parts = self.directory.get().map(Directory::bytes).unwrap_or_default();
+        let total: usize = parts.iter().map(|(_, bytes)| bytes).sum();
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|(part, bytes)| format!("{part} {}", bytes / 1_000_000))
+            .collect();
+        format!("{} MB: {}", total / 1_000_000, parts.join(", "))
     }
 
     /// Builds the directory, then reads the columns filters usually need.

@@ -88,6 +88,13 @@ impl Grid {
         self.bboxes[self.positions[seq as usize] as usize]
     }
 
+    /// About how many bytes the grid takes.
+    pub(crate) fn bytes(&self) -> usize {
+        (self.starts.capacity() + self.seqs.capacity() + self.positions.capacity()) * 4
+            + self.bboxes.capacity() * std::mem::size_of::<Bbox>()
+            + self.intervals.capacity() * 16
+    }
+
     /// Visits every row whose bbox may meet `bbox`, each once, in no
     /// order, with its bbox and interval.
     pub(crate) fn visit(&self, bbox: Bbox, mut visit: impl FnMut(u32, &Bbox, (i64, i64))) {
