@@ -444,6 +444,7 @@ impl Columns {
         }
         let loaded = Arc::new(Column::load(connection, expression, kind)?);
         *column = Some(loaded.clone());
+        give_back_freed_memory();
         Ok(loaded)
     }
 
@@ -455,6 +456,19 @@ impl Columns {
             .iter()
             .filter_map(|slot| slot.try_lock().ok()?.as_ref().map(|c| c.bytes()))
             .sum()
+    }
+}
+
+/// Returns the heap's free pages to the system. Reading a column builds it
+/// through transient structures (a hash table of its distinct values), and
+/// glibc keeps what they freed: a column of a million distinct ids left
+/// about 120 MB more resident until this was called.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's own heap;
+    // it takes no pointers and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
