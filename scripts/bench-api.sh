@@ -18,16 +18,9 @@ connections="${CONNECTIONS:-16}"
 port="${PORT_BENCH:-8765}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/env.sh"
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-if [ -n "${BIN:-}" ]; then
-  bin="$BIN"
-else
-  (cd "$root" && cargo build --release --quiet --bin stac-indexed)
-  bin="$CARGO_TARGET_DIR/release/stac-indexed"
-fi
+. "$root/scripts/lib/bench.sh"
+bench_setup "$items" "$collections"
 bench="$STAC_INDEXED_CACHE/bench"
-index="$bench/index-$items-$collections"
-[ -f "$index/manifest.json" ] || "$root/scripts/bench-index.sh" "$items" "$collections" >/dev/null
 base="http://127.0.0.1:$port"
 log="$bench/serve.log"
 
@@ -40,11 +33,9 @@ cold_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 for _ in $(seq 1 600); do grep -q "row directory ready\|no row directory" "$log" && break; sleep 0.05; done
 ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 grep -q "row directory ready" "$log" || echo "warning: the row directory is not ready" >&2
-rss() { awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status; }
 echo "items $items, wrk -t2 -c$connections -d${duration}s and -t1 -c1, $(nproc) cores"
-echo "cold start to first /search: ${cold_ms} ms; directory and columns ready: ${ready_ms} ms; RSS then $(rss) MB"
+echo "cold start to first /search: ${cold_ms} ms; directory and columns ready: ${ready_ms} ms; RSS then $(rss $pid) MB"
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 next_of() { curl -sf "$1" | python3 -c "import json,sys; print([l['href'] for l in json.load(sys.stdin)['links'] if l['rel']=='next'][0])"; }
 matched_of() { curl -sf "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['numberMatched'])"; }
 
@@ -103,7 +94,7 @@ PY
 echo "| search | req/s (c=$connections) | p50 (c=$connections) | p50 (c=1) | numberMatched | non-2xx |"
 echo "|---|---|---|---|---|---|"
 for i in "${!names[@]}"; do run "${names[$i]}" "${urls[$i]}"; done
-echo "server RSS after the shapes: $(rss) MB, peak $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MB"
+echo "server RSS after the shapes: $(rss $pid) MB, peak $(peak $pid) MB"
 
 # Clients that give up after 1 ms: most requests are cancelled mid-flight.
 wrk -t2 -c"$connections" -d"${duration}s" --timeout 1ms "$base/search?limit=10&filter=$platform" > "$bench/wrk-cancel.txt" 2>&1 || true
@@ -113,7 +104,7 @@ for i in "${!names[@]}"; do
   [ "$code" = 200 ] || echo "  ${names[$i]}: HTTP $code"
 done
 echo "  every shape answers: checked; server log: $(grep -c 'panicked' "$log" || true) panics, $(grep -c ' ERROR ' "$log" || true) errors"
-echo "server RSS now $(rss) MB, peak $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MB"
+echo "server RSS now $(rss $pid) MB, peak $(peak $pid) MB"
 
 soak="${SOAK:-0}"
 if [ "$soak" -gt 0 ]; then
@@ -122,7 +113,7 @@ if [ "$soak" -gt 0 ]; then
   samples=""
   for _ in $(seq 1 $((soak / 10))); do
     sleep 10
-    samples="$samples $(rss)"
+    samples="$samples $(rss $pid)"
   done
   wait $load
   echo "soak ${soak}s random bbox + filter + sortby: $(grep -E 'Requests/sec' "$bench/soak.txt" | tr -s ' ')"

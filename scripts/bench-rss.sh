@@ -17,15 +17,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/env.sh"
 . "$root/scripts/lib/processes.sh"
 . "$root/scripts/lib/server.sh"
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-if [ -n "${BIN:-}" ]; then
-  bin="$BIN"
-else
-  (cd "$root" && cargo build --release --quiet --bin stac-indexed)
-  bin="$CARGO_TARGET_DIR/release/stac-indexed"
-fi
-index="$STAC_INDEXED_CACHE/bench/index-$items-10"
-[ -f "$index/manifest.json" ] || "$root/scripts/bench-index.sh" "$items" 10 >/dev/null
+. "$root/scripts/lib/bench.sh"
+bench_setup "$items" 10
 log=$(mktemp)
 port=$(free_port)
 base="http://127.0.0.1:$port"
@@ -35,13 +28,10 @@ trap 'stop_group $pid; rm -f "$log"' EXIT
 start=$(date +%s%N)
 for _ in $(seq 1 1200); do grep -q "row directory ready\|no row directory" "$log" && break; sleep 0.05; done
 ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status"; }
-peak() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status"; }
-echo "items $items: directory and columns ready in $ready_ms ms, RSS $(rss) MB"
+echo "items $items: directory and columns ready in $ready_ms ms, RSS $(rss $pid) MB"
 sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'column_mb=.*' || true
 sleep 15
-echo "15 s later, idle: RSS $(rss) MB"
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+echo "15 s later, idle: RSS $(rss $pid) MB"
 cloud=$(enc '"eo:cloud_cover" < 10')
 shapes=(
   "limit=10"
@@ -56,8 +46,8 @@ echo "| search (2 s, c=16) | RSS after (MB) |"
 echo "|---|---|"
 for shape in "${shapes[@]}"; do
   wrk -t2 -c16 -d2s "$base/search?$shape" >/dev/null
-  echo "| $(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$shape") | $(rss) |"
+  echo "| $(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$shape") | $(rss $pid) |"
 done
 settle="${SETTLE:-15}"
 sleep "$settle"
-echo "RSS $settle s later $(rss) MB, peak $(peak) MB"
+echo "RSS $settle s later $(rss $pid) MB, peak $(peak $pid) MB"

@@ -108,18 +108,7 @@ async fn a_mixed_load_with_disconnects_and_index_swaps_has_no_5xx() {
             &["generate", "--items", "6000", "--collections", "4", "--out", dir],
             &[],
         );
-        let config = catalog_dir.join("index-config.json");
-        run_ok(
-            &[
-                "index",
-                catalog_dir.join("catalog.json").to_str().unwrap(),
-                "--out",
-                out_dir.to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-            ],
-            &[],
-        );
+        index_with_config(&catalog_dir, &out_dir, &catalog_dir.join("index-config.json"));
     })
     .await
     .unwrap();

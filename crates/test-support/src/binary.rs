@@ -59,7 +59,12 @@ pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a
 /// Indexes the catalog at `root` (a directory holding catalog.json) into
 /// `out` with the sample index config; returns the new index id.
 pub fn index_into(root: &Path, out: &Path) -> String {
-    let config = sample_data().join("index-config.json");
+    index_with_config(root, out, &sample_data().join("index-config.json"))
+}
+
+/// Indexes the catalog at `root` (a directory holding catalog.json) into
+/// `out` with the index config at `config`; returns the new index id.
+pub fn index_with_config(root: &Path, out: &Path, config: &Path) -> String {
     run_ok(
         &[
             "index",
