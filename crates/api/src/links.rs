@@ -28,7 +28,7 @@ pub const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryab
 pub const SORTABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/sortables";
 
 /// Relations the API makes itself: a source document's own are dropped.
-const API_RELATIONS: [&str; 8] = [
+const API_RELATIONS: [&str; 10] = [
     "self",
     "root",
     "parent",
@@ -37,6 +37,8 @@ const API_RELATIONS: [&str; 8] = [
     "items",
     QUERYABLES_REL,
     SORTABLES_REL,
+    "aggregate",
+    "aggregations",
 ];
 
 /// An item as served: API links, absolute hrefs elsewhere. Only `links` and
@@ -103,6 +105,14 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
         titled(
             link(SORTABLES_REL, base.href(&["collections", id, "sortables"]), SCHEMA_JSON),
             &format!("Sortables of {title}"),
+        ),
+        titled(
+            link("aggregate", base.href(&["collections", id, "aggregate"]), JSON),
+            &format!("Aggregate the items of {title}"),
+        ),
+        titled(
+            link("aggregations", base.href(&["collections", id, "aggregations"]), JSON),
+            &format!("Aggregations of {title}"),
         ),
     ]);
     collection["links"] = Value::Array(links);

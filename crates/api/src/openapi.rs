@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations (utoipa)
 //! and served as OpenAPI 3.0 (the `oas30` conformance class).
 
-use crate::routes::{collections, items, landing, mgmt, queryables, search};
+use crate::routes::{aggregate, collections, items, landing, mgmt, queryables, search};
 use serde_json::Value;
 use utoipa::OpenApi;
 
@@ -21,6 +21,12 @@ use utoipa::OpenApi;
         queryables::collection_queryables,
         queryables::global_sortables,
         queryables::collection_sortables,
+        aggregate::get,
+        aggregate::post,
+        aggregate::collection_get,
+        aggregate::collection_post,
+        aggregate::list,
+        aggregate::collection_list,
         mgmt::ping,
         mgmt::health,
         mgmt::errors,
@@ -32,6 +38,7 @@ use utoipa::OpenApi;
         (name = "Item Search", description = "STAC API item search"),
         (name = "Filter", description = "What searches may filter on (CQL2 queryables)"),
         (name = "Sort", description = "What searches may sort on"),
+        (name = "Aggregation", description = "Counts of a search's matches by collection, time, value and place"),
         (name = "Management", description = "Health and index status"),
     )
 )]

@@ -4,7 +4,7 @@ use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
 use crate::routes::search::MISSING_ITEMS_HEADER;
-use crate::routes::{self, collections, docs, items, landing, mgmt, queryables, search};
+use crate::routes::{self, aggregate, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -64,6 +64,16 @@ pub fn router(state: AppState) -> Router {
         .route("/queryables", get(queryables::global_queryables))
         .route("/sortables", get(queryables::global_sortables))
         .route("/search", get(search::get).post(search::post))
+        .route("/aggregate", get(aggregate::get).post(aggregate::post))
+        .route("/aggregations", get(aggregate::list))
+        .route(
+            "/collections/{collection_id}/aggregate",
+            get(aggregate::collection_get).post(aggregate::collection_post),
+        )
+        .route(
+            "/collections/{collection_id}/aggregations",
+            get(aggregate::collection_list),
+        )
         .route("/api", get(docs::openapi))
         .route("/api.html", get(docs::page))
         .route("/api.html/assets/{*file}", get(docs::asset))

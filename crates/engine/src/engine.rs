@@ -14,6 +14,7 @@
 //! them when they are few, or walks the sort permutation
 //! ([`crate::sort_index`]) testing one bit a row.
 
+use crate::aggregate::{self, Aggregation, Outcome, Widths};
 use crate::columns::{Bitmap, Columns};
 use crate::directory::Directory;
 use crate::hit::{Hit, Page};
@@ -29,7 +30,7 @@ use crate::{Error, Result};
 use duckdb::Connection;
 use duckdb::types::Value as SqlValue;
 use stac_indexed_filter::{
-    Condition, Expr, Kind, Queryables, Scope, Sql, query_to_expr, text_condition, to_condition, to_sql,
+    Condition, Expr, Kind, Queryable, Queryables, Scope, Sql, query_to_expr, text_condition, to_condition, to_sql,
 };
 use stac_indexed_format::geometry::Bbox;
 use std::path::Path;
@@ -79,6 +80,7 @@ pub struct Engine {
     directory: OnceLock<Directory>,
     columns: Columns,
     sorts: SortIndexes,
+    widths: Widths,
 }
 
 impl Engine {
@@ -91,6 +93,7 @@ impl Engine {
             directory: OnceLock::new(),
             columns: Columns::default(),
             sorts: SortIndexes::default(),
+            widths: Widths::default(),
         }))
     }
 
@@ -334,6 +337,49 @@ impl Engine {
             rows.set(seq as usize);
         }
         Ok(Predicate::Rows(Arc::new(rows)))
+    }
+
+    /// Aggregates the matches of a search (optionally within one
+    /// collection) with DuckDB; one outcome per aggregation, in order.
+    pub async fn aggregate(
+        self: &Arc<Self>,
+        search: Search,
+        collection: Option<String>,
+        aggregations: Vec<Aggregation>,
+    ) -> Result<Vec<Outcome>> {
+        let engine = self.clone();
+        self.pool
+            .run(move |connection| {
+                let collections = collection
+                    .clone()
+                    .map(|c| vec![c])
+                    .or_else(|| search.collections.clone());
+                let scope = engine.queryables.scope(collections.as_deref());
+                let filter = Filter::of(&search, collection.as_deref(), &scope)?;
+                aggregate::aggregate(connection, &filter, &aggregations)
+            })
+            .await
+    }
+
+    /// The default bucket width of a numeric queryable's histogram: about
+    /// ten round buckets over the range its JSON Schema gives (`minimum`,
+    /// `maximum`), or else over the values in the index.
+    pub async fn histogram_width(self: &Arc<Self>, queryable: &Queryable) -> Result<f64> {
+        let integer = queryable.kind == Kind::Integer;
+        let bound = |name: &str| queryable.schema.get(name).and_then(serde_json::Value::as_f64);
+        if let (Some(min), Some(max)) = (bound("minimum"), bound("maximum")) {
+            return Ok(aggregate::round_width(min, max, integer));
+        }
+        let engine = self.clone();
+        let column = queryable.sql_column();
+        self.pool
+            .run(move |connection| {
+                engine.widths.get(&column, || {
+                    let range = aggregate::column_range(connection, &column)?;
+                    Ok(range.map_or(1.0, |(min, max)| aggregate::round_width(min, max, integer)))
+                })
+            })
+            .await
     }
 
     /// The bbox and the values of `columns` (SQL expressions and kinds) of

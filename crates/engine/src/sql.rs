@@ -80,6 +80,11 @@ impl Filter {
         Ok(())
     }
 
+    /// The parameters of the WHERE clause, in order.
+    pub(crate) fn params(&self) -> &[SqlValue] {
+        &self.params
+    }
+
     fn push_sql(&mut self, sql: Sql) {
         self.push(&format!("({})", sql.text), sql.params);
     }
@@ -128,7 +133,8 @@ impl Filter {
         }
     }
 
-    fn sql(&self) -> String {
+    /// The WHERE clause (`true` when empty).
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             "true".into()
         } else {

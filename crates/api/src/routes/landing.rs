@@ -1,5 +1,6 @@
 //! `/` and `/conformance`.
 
+use super::aggregate::{self, AGGREGATE_REL, AGGREGATIONS_REL};
 use super::{base_url, json_response};
 use crate::AppState;
 use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link};
@@ -41,6 +42,9 @@ pub(crate) const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    aggregate::CONFORMANCE,
+    "https://api.stacspec.org/v0.3.0/aggregation#filter",
+    "https://api.stacspec.org/v0.3.0/aggregation#query",
 ];
 
 /// The media type of the OpenAPI document.
@@ -65,6 +69,9 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         link(SORTABLES_REL, base.href(&["sortables"]), SCHEMA_JSON),
         json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "GET"}),
         json!({"rel": "search", "href": base.href(&["search"]), "type": GEOJSON, "method": "POST"}),
+        json!({"rel": AGGREGATE_REL, "href": base.href(&["aggregate"]), "type": JSON, "method": "GET"}),
+        json!({"rel": AGGREGATE_REL, "href": base.href(&["aggregate"]), "type": JSON, "method": "POST"}),
+        link(AGGREGATIONS_REL, base.href(&["aggregations"]), JSON),
     ];
     for collection in &index.collections {
         let mut child = link("child", base.href(&["collections", &collection.id]), JSON);

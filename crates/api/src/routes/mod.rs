@@ -1,5 +1,6 @@
 //! The HTTP routes, one module per resource.
 
+pub(crate) mod aggregate;
 pub(crate) mod collections;
 pub(crate) mod docs;
 pub(crate) mod items;

@@ -78,7 +78,10 @@ pub(crate) async fn parse_query(pairs: &[(String, String)], state: &AppState) ->
 }
 
 /// Runs `work` on a blocking thread when it may take a while, else here.
-async fn off_runtime<T: Send + 'static>(heavy: bool, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    heavy: bool,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     if heavy {
         tokio::task::spawn_blocking(work)
             .await
