@@ -10,6 +10,7 @@
 #   DURATION=10 CONNECTIONS=32 scripts/bench-api.sh 1000000
 #   SOAK=600 scripts/bench-api.sh 1000000   # then a long mixed load, sampling the server's RSS every 10 s
 #   BIN=/tmp/stac-indexed-before scripts/bench-api.sh 1000000   # another build, to compare on one machine
+#   SHAPES='aggregate' scripts/bench-api.sh 1000000   # only the shapes whose name matches (grep -E)
 set -euo pipefail
 items="${1:-100000}"
 collections=10
@@ -63,15 +64,25 @@ add "sortby=platform,-cloud" "$base/search?limit=10&sortby=platform,-eo%3Acloud_
 add "sortby 2 keys + filter" "$base/search?limit=10&sortby=platform,-eo%3Acloud_cover&filter=$cloud"
 add "limit=100 fields, index-only" "$base/search?limit=100&fields=id,properties.eo%3Acloud_cover"
 add "limit=100, fetched" "$base/search?limit=100"
+# Aggregations, each over the matches of a filter.
+for aggregation in total_count collection_frequency datetime_frequency platform_frequency \
+  eo:cloud_cover_frequency geohash_grid_frequency geotile_grid_frequency; do
+  add "aggregate $aggregation + filter" "$base/aggregate?aggregations=$(enc "$aggregation")&filter=$cloud"
+done
+add "aggregate all 10 + filter" "$base/aggregate?filter=$cloud"
 # Deep pages: follow next links (the token carries the count).
+keep() { [ -z "${SHAPES:-}" ] || grep -Eq "$SHAPES" <<< "$1"; }
 for i in "${!names[@]}"; do
   case "${names[$i]}" in
     "page 100 of limit=100")
+      keep "${names[$i]}" || continue
       url="${urls[$i]}"; for _ in $(seq 1 99); do url=$(next_of "$url"); done; urls[$i]="$url" ;;
   esac
 done
-add "filter cloud<10, page 2" "$(next_of "$base/search?limit=10&filter=$cloud")"
-add "sortby 2 keys, page 2" "$(next_of "$base/search?limit=10&sortby=platform,-eo%3Acloud_cover")"
+if keep "page 2"; then
+  add "filter cloud<10, page 2" "$(next_of "$base/search?limit=10&filter=$cloud")"
+  add "sortby 2 keys, page 2" "$(next_of "$base/search?limit=10&sortby=platform,-eo%3Acloud_cover")"
+fi
 
 run() {
   local name="$1" url="$2" matched
@@ -93,7 +104,7 @@ PY
 
 echo "| search | req/s (c=$connections) | p50 (c=$connections) | p50 (c=1) | numberMatched | non-2xx |"
 echo "|---|---|---|---|---|---|"
-for i in "${!names[@]}"; do run "${names[$i]}" "${urls[$i]}"; done
+for i in "${!names[@]}"; do keep "${names[$i]}" && run "${names[$i]}" "${urls[$i]}"; done
 echo "server RSS after the shapes: $(rss $pid) MB, peak $(peak $pid) MB"
 
 # Clients that give up after 1 ms: most requests are cancelled mid-flight.

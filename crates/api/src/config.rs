@@ -41,6 +41,10 @@ pub struct ApiConfig {
     /// Build the row directory after start-up (default-order searches and
     /// item lookups without DuckDB).
     pub row_directory: bool,
+    /// The most items one export (`f=ndjson|parquet`) may hold.
+    pub export_max_items: u64,
+    /// Where GeoParquet exports keep their items between passes.
+    pub export_dir: PathBuf,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +67,8 @@ impl Default for ApiConfig {
             token_secret: String::new(),
             in_memory: false,
             row_directory: true,
+            export_max_items: 1_000_000,
+            export_dir: std::env::temp_dir().join("stac-indexed-export"),
         }
     }
 }

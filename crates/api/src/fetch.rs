@@ -65,6 +65,13 @@ pub struct Fetched {
     pub missing: Vec<Missing>,
 }
 
+/// Whether fetched documents go into the cache.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caching {
+    ReadWrite,
+    ReadOnly,
+}
+
 struct ByteCache {
     entries: LruCache<(String, String), (Bytes, Instant)>,
     bytes: usize,
@@ -95,7 +102,18 @@ impl ItemFetcher {
     /// The items of a page, in the page's order, and those that could not
     /// be read (the page names them rather than silently shrinking).
     pub async fn fetch_all(&self, hits: &[Hit]) -> Fetched {
-        let fetches: Vec<_> = hits.iter().map(|hit| self.fetch(hit)).collect();
+        self.fetch_many(hits, Caching::ReadWrite).await
+    }
+
+    /// Like [`ItemFetcher::fetch_all`], for a bulk export: documents come from
+    /// the cache when they are there, but are not added to it (an export of
+    /// a million items would only evict what the pages need).
+    pub async fn fetch_all_uncached(&self, hits: &[Hit]) -> Fetched {
+        self.fetch_many(hits, Caching::ReadOnly).await
+    }
+
+    async fn fetch_many(&self, hits: &[Hit], caching: Caching) -> Fetched {
+        let fetches: Vec<_> = hits.iter().map(|hit| self.fetch_with(hit, caching)).collect();
         let results: Vec<Result<RawItem>> = futures::stream::iter(fetches)
             .buffered(self.concurrency)
             .collect()
@@ -120,7 +138,11 @@ impl ItemFetcher {
 
     /// One item's document, within the time budget; a failure is logged and counted.
     pub async fn fetch(&self, hit: &Hit) -> Result<RawItem> {
-        let result = match tokio::time::timeout(self.budget, self.fetch_once(hit)).await {
+        self.fetch_with(hit, Caching::ReadWrite).await
+    }
+
+    async fn fetch_with(&self, hit: &Hit, caching: Caching) -> Result<RawItem> {
+        let result = match tokio::time::timeout(self.budget, self.fetch_once(hit, caching)).await {
             Ok(result) => result,
             Err(_) => Err(Error::SourceUnavailable(format!(
                 "item {:?} of collection {:?} could not be read from {} within {:?}",
@@ -139,7 +161,7 @@ impl ItemFetcher {
         self.failures.load(Ordering::Relaxed)
     }
 
-    async fn fetch_once(&self, hit: &Hit) -> Result<RawItem> {
+    async fn fetch_once(&self, hit: &Hit, caching: Caching) -> Result<RawItem> {
         let key = (hit.href.clone(), hit.content_hash.clone());
         if let Some(bytes) = self.cached(&key) {
             return parse(&bytes, hit);
@@ -152,7 +174,7 @@ impl ItemFetcher {
                 .map_err(|e| Error::Internal(e.to_string()))?;
             self.read(hit).await?
         };
-        if content_hash(&bytes) == hit.content_hash {
+        if caching == Caching::ReadWrite && content_hash(&bytes) == hit.content_hash {
             self.store(key, bytes.clone());
         }
         parse(&bytes, hit)

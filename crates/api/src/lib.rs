@@ -5,13 +5,15 @@
 //! answers (`stac_indexed_engine`: a page of hits and the exact count);
 //! whole items are fetched from their URIs ([`fetch`]) and their links
 //! rewritten to API URLs ([`links`]), or built from the index alone when
-//! the fields asked for are all in it ([`fields`]).
+//! the fields asked for are all in it ([`fields`]). A search's whole result
+//! set can be exported as NDJSON or stac-geoparquet ([`export`]).
 //! Paging is keyset-based with tokens that name the index version
 //! ([`paging`]); a new index version is loaded in the background and swapped
 //! in atomically ([`index`]).
 
 mod config;
 mod error;
+pub mod export;
 pub mod fetch;
 pub mod fields;
 pub mod index;

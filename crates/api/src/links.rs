@@ -47,14 +47,7 @@ const API_RELATIONS: [&str; 10] = [
 /// that did not name it) gets the collection the index gave it, as the links
 /// already say.
 pub fn rewrite_item(mut item: RawItem, source: Option<&Uri>, base: &BaseUrl, collection: &str, id: &str) -> RawItem {
-    if item.get("collection").is_none_or(|raw| raw.get() == "null") {
-        insert_raw(&mut item, "collection", &Value::from(collection));
-    }
-    let member = |item: &RawItem, key: &str| {
-        item.get(key)
-            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-            .unwrap_or(Value::Null)
-    };
+    fill_collection(&mut item, collection);
     let mut links = kept_links(&member(&item, "links"), source);
     links.extend([
         link("self", base.href(&["collections", collection, "items", id]), GEOJSON),
@@ -63,12 +56,44 @@ pub fn rewrite_item(mut item: RawItem, source: Option<&Uri>, base: &BaseUrl, col
         link("root", base.root(), JSON),
     ]);
     insert_raw(&mut item, "links", &Value::Array(links));
-    if item.contains_key("assets") {
-        let mut assets = member(&item, "assets");
-        absolutize_assets(&mut assets, source);
-        insert_raw(&mut item, "assets", &assets);
-    }
+    absolutize_item_assets(&mut item, source);
     item
+}
+
+/// An item as its source has it, for use away from the API (an export
+/// from the command line): every link kept, its hrefs and those of its
+/// assets made absolute, and its collection filled in as [`rewrite_item`] does.
+pub fn source_item(mut item: RawItem, source: Option<&Uri>, collection: &str) -> RawItem {
+    fill_collection(&mut item, collection);
+    if item.contains_key("links") {
+        let mut links = member(&item, "links");
+        if let Some(links) = links.as_array_mut() {
+            links.iter_mut().for_each(|link| absolutize(link, source));
+        }
+        insert_raw(&mut item, "links", &links);
+    }
+    absolutize_item_assets(&mut item, source);
+    item
+}
+
+fn fill_collection(item: &mut RawItem, collection: &str) {
+    if item.get("collection").is_none_or(|raw| raw.get() == "null") {
+        insert_raw(item, "collection", &Value::from(collection));
+    }
+}
+
+fn member(item: &RawItem, key: &str) -> Value {
+    item.get(key)
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn absolutize_item_assets(item: &mut RawItem, source: Option<&Uri>) {
+    if item.contains_key("assets") {
+        let mut assets = member(item, "assets");
+        absolutize_assets(&mut assets, source);
+        insert_raw(item, "assets", &assets);
+    }
 }
 
 fn insert_raw(item: &mut RawItem, key: &str, value: &Value) {

@@ -3,7 +3,7 @@
 use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
-use crate::routes::search::MISSING_ITEMS_HEADER;
+use crate::routes::search::{MISSING_ITEMS_HEADER, NUMBER_MATCHED_HEADER};
 use crate::routes::{self, aggregate, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
@@ -155,10 +155,10 @@ async fn stac_error_shape(response: Response) -> Response {
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new()
-        .allow_methods(Any)
-        .allow_headers(Any)
-        .expose_headers([HeaderName::from_static(MISSING_ITEMS_HEADER)]);
+    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any).expose_headers([
+        HeaderName::from_static(MISSING_ITEMS_HEADER),
+        HeaderName::from_static(NUMBER_MATCHED_HEADER),
+    ]);
     if origins.is_empty() || origins.iter().any(|o| o == "*") {
         return layer.allow_origin(Any);
     }

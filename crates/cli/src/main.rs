@@ -1,6 +1,7 @@
 //! `stac-indexed`: index a static STAC catalog, inspect and prune indexes.
 
 mod commands;
+mod export;
 mod generate;
 mod lambda;
 mod logging;
@@ -50,6 +51,8 @@ enum Command {
     Inspect(commands::InspectArgs),
     /// Delete old index versions, keeping the newest N.
     Gc(commands::GcArgs),
+    /// Write every item a search matches to one stac-geoparquet or NDJSON file.
+    Export(export::ExportArgs),
     /// Serve the STAC API over an index.
     Serve(serve::ServeArgs),
     /// Write a deterministic synthetic catalog (for benchmarks).
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
             Command::Index(args) => commands::index(args, &cli.global).await,
             Command::Inspect(args) => commands::inspect(args, &cli.global).await,
             Command::Gc(args) => commands::gc(args, &cli.global).await,
+            Command::Export(args) => export::run(args, &cli.global).await,
             Command::Serve(args) => serve::run(args, &cli.global).await,
             Command::Generate(args) => generate::run(args),
             Command::Ping(args) => commands::ping(args, &cli.global).await,

@@ -68,6 +68,12 @@ pub(crate) struct ServeArgs {
     /// Do not build the row directory (saves memory; DuckDB answers every search).
     #[arg(long, env = "STAC_INDEXED_NO_ROW_DIRECTORY")]
     no_row_directory: bool,
+    /// The most items one export (`f=ndjson|parquet`) may hold; larger ones are a 400.
+    #[arg(long, env = "STAC_INDEXED_EXPORT_MAX_ITEMS", default_value_t = 1_000_000)]
+    export_max_items: u64,
+    /// Where GeoParquet exports keep their items between passes (default: the system's temp dir).
+    #[arg(long, env = "STAC_INDEXED_EXPORT_DIR")]
+    export_dir: Option<PathBuf>,
     /// Allowed CORS origins, comma-separated (default: any).
     #[arg(long, env = "STAC_INDEXED_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -105,6 +111,8 @@ impl ServeArgs {
             token_secret: self.token_secret.clone(),
             in_memory: self.memory_table,
             row_directory: !self.no_row_directory,
+            export_max_items: self.export_max_items,
+            export_dir: self.export_dir.clone().unwrap_or(defaults.export_dir),
         }
     }
 

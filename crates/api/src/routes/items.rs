@@ -1,6 +1,6 @@
 //! `/collections/{collectionId}/items` and `/collections/{collectionId}/items/{itemId}`.
 
-use super::search::{parse_query, respond};
+use super::search::{export, export_format, parse_query, respond};
 use super::{base_url, json_response, query_pairs};
 use crate::links::{GEOJSON, rewrite_item};
 use crate::search::Original;
@@ -23,6 +23,7 @@ use axum::response::Response;
         ("q" = Option<String>, Query, min_length = 1, description = "Free text over title, description and keywords"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
+        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)"),
     ),
     responses((status = 200, description = "A page of the collection's items", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
@@ -38,6 +39,9 @@ pub(crate) async fn list(
     }
     let pairs = query_pairs(&uri);
     let search = parse_query(&pairs, &state).await?;
+    if let Some(format) = export_format(&pairs, &headers)? {
+        return export(&state, base_url(&headers, &state), search, Some(&collection), format).await;
+    }
     respond(
         &state,
         &base_url(&headers, &state),

@@ -2,6 +2,7 @@
 //! `/collections/{id}/items` shares.
 
 use super::{base_url, json_response, query_pairs};
+use crate::export::{Export, Format, Links};
 use crate::fetch::{Missing, RawItem};
 use crate::fields::{Fields, IndexRow, column_json};
 use crate::index::IndexVersion;
@@ -10,9 +11,11 @@ use crate::paging::{Cursor, Direction};
 use crate::search::{Original, SearchParams, parsing_is_heavy};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -37,13 +40,18 @@ use std::sync::Arc;
         ("q" = Option<String>, Query, min_length = 1, description = "Free text over title, description and keywords: terms, \"phrases\", AND, OR, +required, -excluded"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
+        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file (newline-delimited JSON, or stac-geoparquet) instead of a page; so does an Accept header naming application/x-ndjson or application/vnd.apache.parquet"),
     ),
-    responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
-              (status = 400, description = "An invalid parameter"),
+    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content_type = "application/geo+json"),
+              (status = 400, description = "An invalid parameter, or an export of more items than allowed"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
     let pairs = query_pairs(&uri);
     let search = parse_query(&pairs, &state).await?;
+    let base = base_url(&headers, &state);
+    if let Some(format) = export_format(&pairs, &headers)? {
+        return export(&state, base, search, None, format).await;
+    }
     respond(
         &state,
         &base_url(&headers, &state),
@@ -56,18 +64,75 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: 
 
 /// Item search with a JSON body.
 #[utoipa::path(post, path = "/search", tag = "Item Search",
+    params(("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)")),
     request_body(content = Option<Object>, content_type = "application/json",
         description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token; an empty (or `null`) body is an empty search"),
-    responses((status = 200, description = "A page of items", content_type = "application/geo+json"),
+    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content_type = "application/geo+json"),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
-pub(crate) async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub(crate) async fn post(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Result<Response> {
     let body = parse_body(&body)?;
     let limits = state.limits();
     let heavy = parsing_is_heavy(body.keys().map(String::as_str));
     let (search, body) = off_runtime(heavy, move || SearchParams::from_body(&body, limits).map(|s| (s, body))).await?;
-    respond(&state, &base_url(&headers, &state), search, Original::Body(body), None).await
+    let base = base_url(&headers, &state);
+    if let Some(format) = export_format(&query_pairs(&uri), &headers)? {
+        return export(&state, base, search, None, format).await;
+    }
+    respond(&state, &base, search, Original::Body(body), None).await
 }
+
+/// The export a request asks for (`f`, or its Accept header), if any.
+pub(crate) fn export_format(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Option<Format>> {
+    let f = pairs
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "f")
+        .map(|(_, value)| value.as_str());
+    Format::requested(f, headers)
+}
+
+/// Every match of a search, streamed as one NDJSON or stac-geoparquet file.
+pub(crate) async fn export(
+    state: &AppState,
+    base: BaseUrl,
+    params: SearchParams,
+    collection: Option<&str>,
+    format: Format,
+) -> Result<Response> {
+    let export = Export {
+        index: state.index.current(),
+        fetcher: state.fetcher.clone(),
+        search: params.search,
+        collection: collection.map(str::to_string),
+        fields: params.fields,
+        links: Links::Api(base),
+        max_items: state.config.export_max_items,
+        spill_dir: state.config.export_dir.clone(),
+    };
+    let stream = export.start(format).await?;
+    let chunks = futures::stream::unfold(stream.chunks, |mut chunks| async move {
+        let chunk = chunks.recv().await?;
+        Some((chunk.map_err(std::io::Error::other), chunks))
+    });
+    let mut response = Body::from_stream(chunks).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
+    let name = collection.unwrap_or("search");
+    let disposition = format!(
+        "attachment; filename=\"{}.{}\"",
+        name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"),
+        format.extension()
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    headers.insert(NUMBER_MATCHED_HEADER, HeaderValue::from(stream.matched));
+    Ok(response)
+}
+
+/// The header of an export that says how many items it holds.
+pub(crate) const NUMBER_MATCHED_HEADER: &str = "stac-number-matched";
 
 /// The search of GET query pairs.
 pub(crate) async fn parse_query(pairs: &[(String, String)], state: &AppState) -> Result<SearchParams> {
