@@ -333,6 +333,23 @@ impl Directory {
         &self.collections[self.row_collections[seq as usize] as usize]
     }
 
+    /// The number of a row's collection in [`Directory::collection_names`].
+    pub(crate) fn collection_number(&self, seq: u32) -> usize {
+        self.row_collections[seq as usize] as usize
+    }
+
+    /// The collections, by number.
+    pub(crate) fn collection_names(&self) -> &[String] {
+        &self.collections
+    }
+
+    /// A row's `coalesce(start_datetime, datetime)` and
+    /// `coalesce(end_datetime, datetime)` (UTC microseconds; `i64::MIN` and
+    /// `i64::MAX` when absent).
+    pub(crate) fn interval(&self, seq: u32) -> (i64, i64) {
+        self.intervals[seq as usize]
+    }
+
     /// A row's bbox.
     pub fn bbox(&self, seq: u32) -> Bbox {
         self.grid.bbox(seq)

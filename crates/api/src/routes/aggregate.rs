@@ -34,10 +34,11 @@ pub(crate) const AGGREGATE_REL: &str = "aggregate";
 /// The relation of a link to the list of aggregations.
 pub(crate) const AGGREGATIONS_REL: &str = "aggregations";
 
-/// The default geohash precision (3 characters: cells of about 156 × 156 km).
-const GEOHASH_PRECISION: u8 = 3;
-/// The default web-mercator zoom (tiles of about 600 km at the equator).
-const GEOTILE_ZOOM: u8 = 6;
+/// The default geohash precision (2 characters: at most 1,024 cells of
+/// about 1,250 × 625 km).
+const GEOHASH_PRECISION: u8 = 2;
+/// The default web-mercator zoom (at most 256 tiles, about 2,500 km at the equator).
+const GEOTILE_ZOOM: u8 = 4;
 /// Search parameters that mean nothing for an aggregation.
 const IGNORED: [&str; 4] = ["limit", "sortby", "fields", "token"];
 
@@ -51,7 +52,8 @@ struct Offer {
 enum OfferKind {
     Fixed(Aggregation),
     DatetimeFrequency,
-    Terms(String),
+    Collections,
+    Terms(Queryable),
     Histogram(Queryable),
     Geohash,
     Geotile,
@@ -73,11 +75,7 @@ fn offers<'a>(queryables: impl Iterator<Item = &'a Queryable>) -> Vec<Offer> {
             "frequency_distribution",
             OfferKind::DatetimeFrequency,
         ),
-        fixed(
-            "collection_frequency",
-            "frequency_distribution",
-            OfferKind::Terms("collection".into()),
-        ),
+        fixed("collection_frequency", "frequency_distribution", OfferKind::Collections),
         fixed("geohash_grid_frequency", "frequency_distribution", OfferKind::Geohash),
         fixed("geotile_grid_frequency", "frequency_distribution", OfferKind::Geotile),
     ];
@@ -86,7 +84,7 @@ fn offers<'a>(queryables: impl Iterator<Item = &'a Queryable>) -> Vec<Offer> {
             continue;
         }
         let kind = match queryable.kind {
-            Kind::Text | Kind::Boolean => OfferKind::Terms(queryable.sql_column()),
+            Kind::Text | Kind::Boolean => OfferKind::Terms(queryable.clone()),
             Kind::Number | Kind::Integer => OfferKind::Histogram(queryable.clone()),
             Kind::Timestamp | Kind::TextArray | Kind::Geometry => continue,
         };
@@ -127,7 +125,14 @@ async fn resolve(
         })?;
         let (aggregation, interval) = match &offer.kind {
             OfferKind::Fixed(aggregation) => (aggregation.clone(), None),
-            OfferKind::Terms(column) => (Aggregation::Terms(column.clone()), None),
+            OfferKind::Collections => (Aggregation::CollectionFrequency, None),
+            OfferKind::Terms(queryable) => {
+                let aggregation = Aggregation::Terms {
+                    column: queryable.sql_column(),
+                    kind: queryable.kind,
+                };
+                (aggregation, None)
+            }
             OfferKind::DatetimeFrequency => {
                 let calendar = match text_option(options, "datetime_frequency_interval")? {
                     None => Calendar::Month,
@@ -148,6 +153,7 @@ async fn resolve(
                 };
                 let aggregation = Aggregation::Histogram {
                     column: queryable.sql_column(),
+                    kind: queryable.kind,
                     width,
                 };
                 (aggregation, None)
@@ -292,8 +298,8 @@ fn is_option(name: &str) -> bool {
         ("query" = Option<String>, Query, min_length = 1, description = "A query-extension object as JSON text"),
         ("q" = Option<String>, Query, min_length = 1, description = "Free text"),
         ("datetime_frequency_interval" = Option<String>, Query, pattern = "^(year|month|day)$", description = "datetime_frequency's buckets (default month)"),
-        ("geohash_grid_frequency_precision" = Option<i64>, Query, minimum = 1, maximum = 12, description = "Geohash length (default 3)"),
-        ("geotile_grid_frequency_precision" = Option<i64>, Query, minimum = 0, maximum = 29, description = "Tile zoom (default 6)"),
+        ("geohash_grid_frequency_precision" = Option<i64>, Query, minimum = 1, maximum = 12, description = "Geohash length (default 2)"),
+        ("geotile_grid_frequency_precision" = Option<i64>, Query, minimum = 0, maximum = 29, description = "Tile zoom (default 4)"),
     ),
     responses((status = 200, description = "An AggregationCollection", content_type = "application/json"),
               (status = 400, description = "An invalid parameter or an unknown aggregation")))]
@@ -398,7 +404,7 @@ async fn listing(state: &AppState, base: &BaseUrl, collection: Option<&str>) -> 
             }
             OfferKind::Geohash => entry["precision"] = json!(GEOHASH_PRECISION),
             OfferKind::Geotile => entry["precision"] = json!(GEOTILE_ZOOM),
-            OfferKind::Fixed(_) | OfferKind::Terms(_) => {}
+            OfferKind::Fixed(_) | OfferKind::Collections | OfferKind::Terms(_) => {}
         }
         aggregations.push(entry);
     }
@@ -428,61 +434,123 @@ async fn answer(
         .engine
         .aggregate(request.params.search, collection.map(str::to_string), aggregations)
         .await?;
-    let aggregations: Vec<Value> = resolved
+    let aggregations: Vec<AggregationJson<'_>> = resolved
         .iter()
         .zip(outcomes)
         .map(|((name, _, interval), outcome)| aggregation_json(name, *interval, outcome))
         .collect();
-    let body = json!({
-        "type": "AggregationCollection",
-        "aggregations": aggregations,
-        "links": [
+    let body = AggregationCollection {
+        kind: "AggregationCollection",
+        aggregations,
+        links: vec![
             link("self", base.href(&path(collection, "aggregate")), JSON),
             link("root", base.root(), JSON),
         ],
-    });
+    };
     Ok(json_response(JSON, &body))
 }
 
+/// An answer of /aggregate.
+#[derive(serde::Serialize)]
+struct AggregationCollection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    aggregations: Vec<AggregationJson<'a>>,
+    links: Vec<Value>,
+}
+
 /// One aggregation as served.
-fn aggregation_json(name: &str, interval: Option<&str>, outcome: Outcome) -> Value {
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum AggregationJson<'a> {
+    /// A count or an instant.
+    Single {
+        name: &'a str,
+        data_type: &'static str,
+        value: Value,
+    },
+    /// Buckets (written straight from structs: a grid can have thousands).
+    Frequency {
+        name: &'a str,
+        data_type: &'static str,
+        buckets: Vec<BucketJson>,
+        overflow: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        interval: Option<&'a str>,
+    },
+}
+
+/// One bucket as served.
+#[derive(serde::Serialize)]
+struct BucketJson {
+    key: String,
+    data_type: &'static str,
+    frequency: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Bound>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Bound>,
+}
+
+/// A bucket's bound: a number, or an instant.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Bound {
+    Number(f64),
+    Instant(String),
+}
+
+fn aggregation_json<'a>(name: &'a str, interval: Option<&'a str>, outcome: Outcome) -> AggregationJson<'a> {
     match outcome {
-        Outcome::Count(count) => json!({"name": name, "data_type": "integer", "value": count}),
-        Outcome::Instant(instant) => json!({"name": name, "data_type": "datetime", "value": instant.map(rfc3339)}),
+        Outcome::Count(count) => AggregationJson::Single {
+            name,
+            data_type: "integer",
+            value: json!(count),
+        },
+        Outcome::Instant(instant) => AggregationJson::Single {
+            name,
+            data_type: "datetime",
+            value: json!(instant.map(rfc3339)),
+        },
         Outcome::Buckets { buckets, overflow } => {
             let calendar = interval.and_then(Calendar::parse);
-            let buckets: Vec<Value> = buckets.iter().map(|b| bucket_json(b, calendar)).collect();
-            let mut aggregation = json!({
-                "name": name,
-                "data_type": "frequency_distribution",
-                "buckets": buckets,
-                "overflow": overflow,
-            });
-            if let Some(interval) = interval {
-                aggregation["interval"] = json!(interval);
+            AggregationJson::Frequency {
+                name,
+                data_type: "frequency_distribution",
+                buckets: buckets.into_iter().map(|b| bucket_json(b, calendar)).collect(),
+                overflow,
+                interval,
             }
-            aggregation
         }
     }
 }
 
-fn bucket_json(bucket: &Bucket, calendar: Option<Calendar>) -> Value {
-    match &bucket.key {
-        Key::Text(key) => json!({"key": key, "data_type": "string", "frequency": bucket.frequency}),
-        Key::Range { from, to } => json!({
-            "key": format!("{from}-{to}"),
-            "data_type": "numeric",
-            "frequency": bucket.frequency,
-            "from": from,
-            "to": to,
-        }),
-        Key::Instant(start) => {
-            let mut bucket = json!({"key": rfc3339(*start), "data_type": "datetime", "frequency": bucket.frequency, "from": rfc3339(*start)});
-            if let Some(end) = calendar.and_then(|calendar| interval_end(*start, calendar)) {
-                bucket["to"] = json!(end);
-            }
-            bucket
-        }
+fn bucket_json(bucket: Bucket, calendar: Option<Calendar>) -> BucketJson {
+    let frequency = bucket.frequency;
+    match bucket.key {
+        Key::Text(key) => BucketJson {
+            key,
+            data_type: "string",
+            frequency,
+            from: None,
+            to: None,
+        },
+        Key::Range { from, to } => BucketJson {
+            key: format!("{from}-{to}"),
+            data_type: "numeric",
+            frequency,
+            from: Some(Bound::Number(from)),
+            to: Some(Bound::Number(to)),
+        },
+        Key::Instant(start) => BucketJson {
+            key: rfc3339(start),
+            data_type: "datetime",
+            frequency,
+            from: Some(Bound::Instant(rfc3339(start))),
+            to: calendar
+                .and_then(|calendar| interval_end(start, calendar))
+                .map(Bound::Instant),
+        },
     }
 }
 
