@@ -260,6 +260,8 @@ mod tests {
                 ("items", "http://localhost/collections/c/items"),
                 (QUERYABLES_REL, "http://localhost/collections/c/queryables"),
                 (SORTABLES_REL, "http://localhost/collections/c/sortables"),
+                ("aggregate", "http://localhost/collections/c/aggregate"),
+                ("aggregations", "http://localhost/collections/c/aggregations"),
             ]
         );
         assert_eq!(served["links"][1]["title"], "C");
