@@ -29,6 +29,7 @@ started=$SECONDS
 tmp=$(mktemp -d)
 pgid="" # the server's session (= process group)
 
+. "$root/scripts/lib/debian.sh"
 . "$root/scripts/lib/processes.sh"
 . "$root/scripts/lib/server.sh"
 
@@ -49,16 +50,7 @@ if port_busy "$port"; then
 fi
 
 # The browser: Debian's chromium.
-if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing Debian's chromium" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  if ! $sudo apt-get install -y chromium >"$tmp/apt.log" 2>&1; then
-    $sudo apt-get update >>"$tmp/apt.log" 2>&1
-    $sudo apt-get install -y chromium >>"$tmp/apt.log" 2>&1 \
-      || { echo "FAIL: could not install chromium:" >&2; tail -n 20 "$tmp/apt.log" >&2; exit 1; }
-  fi
-fi
+ensure_debian_package /usr/bin/chromium chromium
 
 # playwright-core, exactly as the lockfile pins it.
 echo "== installing playwright-core (tests/browser)" >&2

@@ -49,8 +49,9 @@ def index_catalog(root: Path, out: Path, *extra: str) -> subprocess.CompletedPro
 
 
 @contextlib.contextmanager
-def serving(index: Path, tmp: Path):
-    """`stac-indexed serve` over an index on a free port; yields its base URL."""
+def serving(index: Path, tmp: Path, *extra: str, reload_interval: int = 0):
+    """`stac-indexed serve` over an index on a free port (with `extra`
+    options); yields its base URL."""
     env = dict(os.environ, STAC_INDEXED_CACHE_DIR=str(tmp / "server-cache"))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -59,7 +60,7 @@ def serving(index: Path, tmp: Path):
     # Its own session, so that stopping it stops everything it started.
     proc = subprocess.Popen(
         [str(WRAPPER), "serve", "--index", str(index),
-         "--addr", f"127.0.0.1:{port}", "--reload-interval", "0"],
+         "--addr", f"127.0.0.1:{port}", "--reload-interval", str(reload_interval), *extra],
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )

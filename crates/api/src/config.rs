@@ -45,6 +45,8 @@ pub struct ApiConfig {
     pub export_max_items: u64,
     /// Where GeoParquet exports keep their items between passes.
     pub export_dir: PathBuf,
+    /// `Cache-Control` per kind of resource.
+    pub cache_policy: crate::CachePolicy,
 }
 
 impl Default for ApiConfig {
@@ -69,6 +71,7 @@ impl Default for ApiConfig {
             row_directory: true,
             export_max_items: 1_000_000,
             export_dir: std::env::temp_dir().join("stac-indexed-export"),
+            cache_policy: crate::CachePolicy::default(),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! ([`paging`]); a new index version is loaded in the background and swapped
 //! in atomically ([`index`]).
 
+pub mod caching;
 mod config;
 mod error;
 pub mod export;
@@ -26,6 +27,7 @@ mod server;
 mod state;
 pub mod urls;
 
+pub use caching::CachePolicy;
 pub use config::ApiConfig;
 pub use error::{Error, Result};
 pub use index::IndexHandle;

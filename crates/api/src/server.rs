@@ -1,5 +1,6 @@
 //! The router and its middleware.
 
+use crate::caching::{self, CachePolicy};
 use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
@@ -99,13 +100,14 @@ pub fn app(index: Arc<IndexHandle>, io: Arc<Io>, config: ApiConfig, http: &HttpO
         tokens: TokenCodec::new(&config.token_secret),
         config: Arc::new(config),
     };
-    with_middleware(router(state), http)
+    let policy = Arc::new(state.config.cache_policy.clone());
+    with_middleware(router(state), http, policy)
 }
 
 /// Wraps routes in the middleware, inner to outer: limits first, then every
-/// error in the STAC shape, then compression, CORS (so browsers can read
-/// errors too), tracing, request ids.
-fn with_middleware(routes: Router, http: &HttpOptions) -> Router {
+/// error in the STAC shape, then compression, HTTP caching (tags of the
+/// bytes as sent), CORS (so browsers can read errors too), tracing, request ids.
+fn with_middleware(routes: Router, http: &HttpOptions, policy: Arc<CachePolicy>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes
         // The configured limit is the only one (not also axum's 2 MB default).
@@ -117,6 +119,7 @@ fn with_middleware(routes: Router, http: &HttpOptions) -> Router {
         ))
         .layer(axum::middleware::map_response(stac_error_shape))
         .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(axum::middleware::from_fn_with_state(policy, caching::caching))
         .layer(cors(&http.cors_origins))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -156,6 +159,7 @@ async fn stac_error_shape(response: Response) -> Response {
 
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any).expose_headers([
+        axum::http::header::ETAG,
         HeaderName::from_static(MISSING_ITEMS_HEADER),
         HeaderName::from_static(NUMBER_MATCHED_HEADER),
     ]);
@@ -217,7 +221,10 @@ mod tests {
             .header("origin", "https://x.example")
             .body(Body::empty())
             .unwrap();
-        let response = with_middleware(routes, &http).oneshot(request).await.unwrap();
+        let response = with_middleware(routes, &http, Arc::new(CachePolicy::default()))
+            .oneshot(request)
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         assert!(response.headers().contains_key("x-request-id"));

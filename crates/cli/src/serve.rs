@@ -74,6 +74,34 @@ pub(crate) struct ServeArgs {
     /// Where GeoParquet exports keep their items between passes (default: the system's temp dir).
     #[arg(long, env = "STAC_INDEXED_EXPORT_DIR")]
     export_dir: Option<PathBuf>,
+    /// Cache-Control of an item.
+    #[arg(
+        long,
+        env = "STAC_INDEXED_CACHE_CONTROL_ITEMS",
+        default_value = "public, max-age=3600"
+    )]
+    cache_control_items: String,
+    /// Cache-Control of a collection.
+    #[arg(
+        long,
+        env = "STAC_INDEXED_CACHE_CONTROL_COLLECTIONS",
+        default_value = "public, max-age=3600"
+    )]
+    cache_control_collections: String,
+    /// Cache-Control of searches (/search, /collections, a collection's items, /aggregate).
+    #[arg(
+        long,
+        env = "STAC_INDEXED_CACHE_CONTROL_SEARCHES",
+        default_value = "public, max-age=60"
+    )]
+    cache_control_searches: String,
+    /// Cache-Control of what describes the API (landing page, conformance, queryables, OpenAPI).
+    #[arg(
+        long,
+        env = "STAC_INDEXED_CACHE_CONTROL_METADATA",
+        default_value = "public, max-age=600"
+    )]
+    cache_control_metadata: String,
     /// Allowed CORS origins, comma-separated (default: any).
     #[arg(long, env = "STAC_INDEXED_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -113,6 +141,12 @@ impl ServeArgs {
             row_directory: !self.no_row_directory,
             export_max_items: self.export_max_items,
             export_dir: self.export_dir.clone().unwrap_or(defaults.export_dir),
+            cache_policy: stac_indexed_api::CachePolicy {
+                items: self.cache_control_items.clone(),
+                collections: self.cache_control_collections.clone(),
+                searches: self.cache_control_searches.clone(),
+                metadata: self.cache_control_metadata.clone(),
+            },
         }
     }
 

@@ -1,0 +1,227 @@
+//! HTTP caching, for clients and for the caches (CDNs, proxies) in front of
+//! the API: every successful GET and HEAD answer carries a strong `ETag`,
+//! `If-None-Match` with a current tag gives `304 Not Modified`, and
+//! `Cache-Control` says how long each kind of resource may be reused
+//! ([`CachePolicy`]).
+//!
+//! The tag is a hash of the bytes of the answer as sent (after
+//! compression, so a gzip and a brotli answer have tags of their own, as
+//! strong tags must). An answer is a function of the index version's data
+//! and the request, so a re-index changes exactly the tags of the answers
+//! whose bytes change: an item's when its document changed, a collection's
+//! when its document changed, and a search's (its paging tokens name the
+//! version). Exports, which are streamed, have no tag.
+//!
+//! HEAD is answered as the GET of the same resource without its body, with
+//! the same headers (`Content-Length`, `ETag`).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The request headers an answer depends on, beyond its URL: the export
+/// format (`Accept`), the encoding, and those the API's own URLs in the
+/// answer are made from.
+const VARY_ON: &str = "Accept, Accept-Encoding, Forwarded, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix";
+
+/// `Cache-Control` per kind of resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// One item (`/collections/{id}/items/{itemId}`): changes only when its document does.
+    pub items: String,
+    /// One collection (`/collections/{id}`).
+    pub collections: String,
+    /// Searches: `/search`, `/collections`, `/collections/{id}/items`,
+    /// `/aggregate`: they change with every index version.
+    pub searches: String,
+    /// What describes the API: the landing page, conformance, queryables,
+    /// sortables, aggregations, the OpenAPI document and its page.
+    pub metadata: String,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            items: "public, max-age=3600".into(),
+            collections: "public, max-age=3600".into(),
+            searches: "public, max-age=60".into(),
+            metadata: "public, max-age=600".into(),
+        }
+    }
+}
+
+/// The management routes: never cached.
+const NEVER: &str = "no-store";
+
+/// The kinds of resource, by path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resource {
+    Item,
+    Collection,
+    Search,
+    Metadata,
+    Management,
+}
+
+impl Resource {
+    /// The kind of resource at `path` (the API's own paths; the root path
+    /// prefix, if any, is not part of it).
+    fn of(path: &str) -> Resource {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            ["_mgmt", ..] | ["status", ..] => Resource::Management,
+            ["collections", _, "items", _] => Resource::Item,
+            ["collections", _] => Resource::Collection,
+            ["search"]
+            | ["collections"]
+            | ["collections", _, "items"]
+            | ["aggregate"]
+            | ["collections", _, "aggregate"] => Resource::Search,
+            _ => Resource::Metadata,
+        }
+    }
+
+    fn cache_control(self, policy: &CachePolicy) -> &str {
+        match self {
+            Resource::Item => &policy.items,
+            Resource::Collection => &policy.collections,
+            Resource::Search => &policy.searches,
+            Resource::Metadata => &policy.metadata,
+            Resource::Management => NEVER,
+        }
+    }
+}
+
+/// The caching middleware: tags, conditional answers, `Cache-Control`, `Vary`, HEAD.
+pub(crate) async fn caching(State(policy): State<Arc<CachePolicy>>, mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if method != Method::GET && method != Method::HEAD {
+        return next.run(request).await;
+    }
+    let resource = Resource::of(request.uri().path());
+    let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
+    // HEAD runs as GET, so that its headers are exactly the GET's.
+    *request.method_mut() = Method::GET;
+    let response = next.run(request).await;
+    let status = response.status();
+    let mut response =
+        if status == StatusCode::OK && resource != Resource::Management && !is_streamed(response.headers()) {
+            match tagged(response, if_none_match.as_ref()).await {
+                Ok(response) => response,
+                Err(response) => return response,
+            }
+        } else {
+            response
+        };
+    let headers = response.headers_mut();
+    let cache_control = if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        resource.cache_control(&policy)
+    } else {
+        NEVER
+    };
+    if !headers.contains_key(CACHE_CONTROL)
+        && let Ok(value) = HeaderValue::from_str(cache_control)
+    {
+        headers.insert(CACHE_CONTROL, value);
+    }
+    if resource != Resource::Management {
+        headers.append(VARY, HeaderValue::from_static(VARY_ON));
+    }
+    if method == Method::HEAD {
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+/// An export is streamed: it is not read whole to be hashed.
+fn is_streamed(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(crate::export::NDJSON) || t.starts_with(crate::export::PARQUET))
+}
+
+/// The answer with its tag, or `304 Not Modified` when the client holds
+/// that tag already. `Err` holds an answer to send as it is (its body failed).
+async fn tagged(response: Response, if_none_match: Option<&HeaderValue>) -> Result<Response, Response> {
+    let (mut parts, body) = response.into_parts();
+    let bytes = match to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::warn!(%error, "an answer's body failed");
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+    };
+    let tag = entity_tag(&bytes);
+    let value = HeaderValue::from_str(&tag).expect("a quoted hex tag is a header value");
+    if if_none_match.is_some_and(|header| matches_any(header, &tag)) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        let headers = not_modified.headers_mut();
+        headers.insert(ETAG, value);
+        for name in [CACHE_CONTROL, VARY] {
+            for v in parts.headers.get_all(&name) {
+                headers.append(name.clone(), v.clone());
+            }
+        }
+        return Ok(not_modified);
+    }
+    parts.headers.insert(ETAG, value);
+    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// A strong entity tag of some bytes: 128 bits of their SHA-256, quoted.
+fn entity_tag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` header names `tag` (or is `*`). Weak
+/// comparison, as RFC 9110 asks for If-None-Match: `W/"x"` matches `"x"`.
+fn matches_any(header: &HeaderValue, tag: &str) -> bool {
+    let Ok(header) = header.to_str() else {
+        return false;
+    };
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_by_path() {
+        assert_eq!(Resource::of("/collections/a/items/b"), Resource::Item);
+        assert_eq!(Resource::of("/collections/a"), Resource::Collection);
+        assert_eq!(Resource::of("/collections/a/items"), Resource::Search);
+        assert_eq!(Resource::of("/collections"), Resource::Search);
+        assert_eq!(Resource::of("/search"), Resource::Search);
+        assert_eq!(Resource::of("/aggregate"), Resource::Search);
+        assert_eq!(Resource::of("/collections/a/queryables"), Resource::Metadata);
+        assert_eq!(Resource::of("/"), Resource::Metadata);
+        assert_eq!(Resource::of("/api.html/assets/x.js"), Resource::Metadata);
+        assert_eq!(Resource::of("/_mgmt/ping"), Resource::Management);
+        assert_eq!(Resource::of("/status/errors"), Resource::Management);
+    }
+
+    #[test]
+    fn if_none_match_lists_and_stars() {
+        let tag = entity_tag(b"x");
+        let header = |text: &str| HeaderValue::from_str(text).unwrap();
+        assert!(matches_any(&header(&tag), &tag));
+        assert!(matches_any(&header(&format!("\"other\", {tag}")), &tag));
+        assert!(matches_any(&header(&format!("W/{tag}")), &tag));
+        assert!(matches_any(&header("*"), &tag));
+        assert!(!matches_any(&header("\"other\""), &tag));
+        assert_ne!(entity_tag(b"x"), entity_tag(b"y"));
+    }
+}
