@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -27,8 +28,11 @@ def nginx(upstream: str, tmp: Path):
     """nginx on a free port, caching `upstream` and revalidating expired entries."""
     port = _free_port()
     conf = tmp / "nginx.conf"
-    (tmp / "cache").mkdir()
+    (tmp / "cache").mkdir(parents=True)
+    # As root, nginx's workers would run as nobody, who cannot enter pytest's folders.
+    user = "user root;" if os.geteuid() == 0 else ""
     conf.write_text(f"""
+{user}
 daemon off;
 worker_processes 1;
 pid {tmp}/nginx.pid;
@@ -84,7 +88,7 @@ def wait_for_index(server: str, index_id: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{server}/_mgmt/health", timeout=5) as response:
-            if json.load(response)["index"]["index_id"] == index_id:
+            if json.load(response)["index_id"] == index_id:
                 return
         time.sleep(0.2)
     pytest.fail(f"the server did not load index {index_id}")
