@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
+use stac_indexed_engine::collections::{CollectionRow, Collections};
 use stac_indexed_engine::{Engine, Options};
 use stac_indexed_filter::Queryables;
 use stac_indexed_format::manifest::MANIFEST_FILE;
@@ -47,6 +48,8 @@ pub struct IndexVersion {
     pub engine: Arc<Engine>,
     /// Collections, sorted by id.
     pub collections: Vec<Collection>,
+    /// The collections, searchable (`GET /collections` with parameters).
+    pub collection_search: Collections,
     /// What searches may filter and sort on.
     pub queryables: Queryables,
     positions: HashMap<String, usize>,
@@ -197,10 +200,12 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
     };
     let queryables = Queryables::new(&manifest.config);
     let engine_queryables = queryables.clone();
-    let (engine, collections) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (engine, collections, collection_search) = tokio::task::spawn_blocking(move || -> Result<_> {
         let engine = Engine::open(&items, &errors, engine_queryables, options)?;
         let collections = read_collections(&collections)?;
-        Ok((engine, collections))
+        let rows: Vec<CollectionRow> = collections.iter().map(collection_row).collect();
+        let collection_search = Collections::open(&rows)?;
+        Ok((engine, collections, collection_search))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
@@ -212,6 +217,7 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
         loaded_at: Utc::now(),
         engine,
         collections,
+        collection_search,
         positions,
         _cache: lease,
     }))
@@ -235,6 +241,42 @@ async fn local_file(io: &Io, manifest_uri: &Uri, entry: &FileEntry, cache: &Path
         })
     });
     Ok(copy.await?)
+}
+
+/// What collection search reads of a collection document: its title,
+/// description, keywords, license, and the first (overall) bbox and
+/// interval of its extent.
+fn collection_row(collection: &Collection) -> CollectionRow {
+    let json = &collection.json;
+    let text = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_string);
+    let bbox = json
+        .pointer("/extent/spatial/bbox/0")
+        .and_then(Value::as_array)
+        .and_then(|numbers| numbers.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+        .and_then(|numbers| match numbers[..] {
+            [west, south, east, north] | [west, south, _, east, north, _] => Some([west, south, east, north]),
+            _ => None,
+        });
+    let instant = |pointer: &str| {
+        json.pointer(pointer)
+            .and_then(Value::as_str)
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|t| t.timestamp_micros())
+    };
+    CollectionRow {
+        id: collection.id.clone(),
+        title: text("title"),
+        description: text("description"),
+        keywords: json
+            .get("keywords")
+            .and_then(Value::as_array)
+            .map(|k| k.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
+        license: text("license"),
+        bbox,
+        start: instant("/extent/temporal/interval/0/0"),
+        end: instant("/extent/temporal/interval/0/1"),
+    }
 }
 
 /// Reads the collections table (small) with a connection of its own.

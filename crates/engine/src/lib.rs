@@ -15,12 +15,14 @@
 //!   [`predicate`]: filter, query and free text evaluated over them 64
 //!   rows to a word; [`scan`]: pages and counts in `seq` order.
 //! - [`sort_index`]: sort permutations over one or several keys.
-//! - [`aggregate`]: the aggregation extension's counts, by DuckDB.
+//! - [`aggregate`]: the aggregation extension's counts.
+//! - [`collections`]: collection search, the same SQL over a table of the collections.
 //! - [`sql`]: the same searches as DuckDB SQL: the reference translation,
 //!   the path before the directory is ready, and the fallback for filters
 //!   the columns do not cover. [`pool`]: the DuckDB connections.
 
 pub mod aggregate;
+pub mod collections;
 mod columns;
 pub mod directory;
 mod engine;

@@ -1,31 +1,152 @@
 //! `/collections` and `/collections/{collectionId}`, answered from the index.
 
-use super::{base_url, json_response};
+//!
+//! `GET /collections` is collection search too: with no parameter it lists
+//! every collection; `bbox`, `datetime`, `q`, `filter`, `sortby` and `limit`
+//! select and page them (the engine's [`stac_indexed_engine::collections`]).
+
+use super::search::{off_runtime, paging_link, parse_body, self_link};
+use super::{base_url, json_response, query_pairs};
 use crate::links::{JSON, link, rewrite_collection};
+use crate::paging::{Cursor, Direction};
+use crate::search::{Limits, Original, SearchParams, parsing_is_heavy};
+use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use serde_json::json;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use stac_indexed_engine::{Hit, sort};
 
-/// Every collection.
+/// The parameters of collection search; any other is a 400.
+const PARAMETERS: [&str; 9] = [
+    "bbox",
+    "datetime",
+    "q",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "limit",
+    "token",
+];
+
+/// The collections, all of them or those a collection search selects.
 #[utoipa::path(get, path = "/collections", tag = "Collections",
-    responses((status = 200, description = "The collections", content_type = "application/json")))]
-pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let index = state.index.current();
+    params(
+        ("bbox" = Option<String>, Query, min_length = 1, description = "minx,miny,maxx,maxy: collections whose spatial extent meets it"),
+        ("datetime" = Option<String>, Query, min_length = 1, description = "An RFC 3339 instant or interval: collections whose temporal extent meets it"),
+        ("q" = Option<String>, Query, min_length = 1, description = "Free text over id, title, description and keywords"),
+        ("filter" = Option<String>, Query, min_length = 1, description = "A CQL2 filter over the collection queryables (/collections/queryables)"),
+        ("filter-lang" = Option<String>, Query, pattern = "^(cql2-text|cql2-json)$", description = "`cql2-text` (default) or `cql2-json`"),
+        ("filter-crs" = Option<String>, Query, description = "Only `http://www.opengis.net/def/crs/OGC/1.3/CRS84`"),
+        ("sortby" = Option<String>, Query, description = "Sort fields (/collections/sortables), `-` for descending"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default: every collection, up to the maximum limit)"),
+        ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
+    ),
+    responses((status = 200, description = "The collections", content_type = "application/json"),
+              (status = 400, description = "An invalid or unknown parameter")))]
+pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
+    let pairs = query_pairs(&uri);
+    refuse_unknown(pairs.iter().map(|(name, _)| name.as_str()))?;
+    let limits = limits(&state);
+    let heavy = parsing_is_heavy(pairs.iter().map(|(name, _)| name.as_str()));
+    let query = pairs.clone();
+    let params = off_runtime(heavy, move || SearchParams::from_query(&query, limits)).await?;
     let base = base_url(&headers, &state);
-    let collections: Vec<_> = index
-        .collections
+    search(&state, &base, params, Original::Query(pairs), "collections").await
+}
+
+/// Collection search with a JSON body (for long filters).
+#[utoipa::path(post, path = "/collections-search", tag = "Collections",
+    request_body(content = Option<Object>, content_type = "application/json",
+        description = "bbox, datetime, q, filter, filter-lang, filter-crs, sortby, limit, token"),
+    responses((status = 200, description = "The collections the search selects", content_type = "application/json"),
+              (status = 400, description = "An invalid or unknown parameter")))]
+pub(crate) async fn search_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let body = parse_body(&body)?;
+    refuse_unknown(body.keys().map(String::as_str))?;
+    let limits = limits(&state);
+    let heavy = parsing_is_heavy(body.keys().map(String::as_str));
+    let (params, body) = off_runtime(heavy, move || SearchParams::from_body(&body, limits).map(|p| (p, body))).await?;
+    let base = base_url(&headers, &state);
+    search(&state, &base, params, Original::Body(body), "collections-search").await
+}
+
+/// Without a `limit`, every collection (up to the maximum).
+fn limits(state: &AppState) -> Limits {
+    let max = state.config.max_limit;
+    Limits { default: max, max }
+}
+
+fn refuse_unknown<'a>(mut names: impl Iterator<Item = &'a str>) -> Result<()> {
+    match names.find(|name| !PARAMETERS.contains(name)) {
+        None => Ok(()),
+        Some(name) => Err(Error::bad_request(format!(
+            "{name:?} is not a collection search parameter; use {}",
+            PARAMETERS.join(", ")
+        ))),
+    }
+}
+
+async fn search(
+    state: &AppState,
+    base: &BaseUrl,
+    params: SearchParams,
+    original: Original,
+    path: &str,
+) -> Result<Response> {
+    let index = state.index.current();
+    let SearchParams { search, token, .. } = params;
+    let sort = sort::signature(&search.sortby);
+    let keyset = token
+        .as_deref()
+        .map(|token| state.tokens.decode(token, index.id()))
+        .transpose()?
+        .map(|cursor| cursor.keyset(&sort))
+        .transpose()?;
+    let page = index.collection_search.page(search, keyset).await?;
+    let collections: Vec<Value> = page
+        .hits
         .iter()
-        .map(|c| rewrite_collection(&c.json, &c.href, &base, &c.id))
+        .filter_map(|hit| index.collection(&hit.id))
+        .map(|c| rewrite_collection(&c.json, &c.href, base, &c.id))
         .collect();
+    let path = [path];
+    let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
+    for link in links.iter_mut() {
+        link["type"] = json!(JSON);
+    }
+    let token_at = |direction: Direction, hit: &Hit| {
+        let mut key = hit.sort_key.clone();
+        key.push(json!(hit.seq));
+        state.tokens.encode(&Cursor {
+            index_id: index.id().to_string(),
+            direction,
+            key,
+            sort: sort.clone(),
+            matched: None,
+        })
+    };
+    let pages = [
+        ("next", page.has_next, page.hits.last(), Direction::Next),
+        ("prev", page.has_prev, page.hits.first(), Direction::Prev),
+    ];
+    for (rel, exists, hit, direction) in pages {
+        if let (true, Some(hit)) = (exists, hit) {
+            let mut next = paging_link(rel, base, &path, &original, token_at(direction, hit));
+            next["type"] = json!(JSON);
+            links.push(next);
+        }
+    }
     let body = json!({
         "collections": collections,
-        "links": [link("self", base.href(&["collections"]), JSON), link("root", base.root(), JSON)],
-        "numberMatched": collections.len(),
+        "links": links,
+        "numberMatched": page.matched,
         "numberReturned": collections.len(),
     });
-    json_response("application/json", &body)
+    Ok(json_response(JSON, &body))
 }
 
 /// One collection.

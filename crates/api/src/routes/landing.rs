@@ -13,6 +13,11 @@ use serde_json::{Value, json};
 pub(crate) const CONFORMANCE: &[&str] = &[
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0-rc.1/collection-search",
+    "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
+    "https://api.stacspec.org/v1.0.0-rc.1/collection-search#filter",
+    "https://api.stacspec.org/v1.0.0-rc.1/collection-search#sort",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/simple-query",
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "https://api.stacspec.org/v1.0.0/item-search",
     "https://api.stacspec.org/v1.0.0/item-search#sort",

@@ -49,6 +49,28 @@ pub(crate) async fn collection_sortables(
     document(&state, &headers, Some(collection), Which::Sortables)
 }
 
+/// What collection searches may filter on.
+#[utoipa::path(get, path = "/collections/queryables", tag = "Filter",
+    responses((status = 200, description = "A JSON Schema of the collection queryables", content_type = "application/schema+json")))]
+pub(crate) async fn collections_queryables(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    collections_document(&state, &headers, Which::Queryables)
+}
+
+/// What collection searches may sort on.
+#[utoipa::path(get, path = "/collections/sortables", tag = "Sort",
+    responses((status = 200, description = "A JSON Schema of the collection sortables", content_type = "application/schema+json")))]
+pub(crate) async fn collections_sortables(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    collections_document(&state, &headers, Which::Sortables)
+}
+
+fn collections_document(state: &AppState, headers: &HeaderMap, which: Which) -> Response {
+    let index = state.index.current();
+    let id = base_url(headers, state).href(&["collections", which.segment()]);
+    let title = format!("The {} of collection search", which.segment());
+    let scope = index.collection_search.queryables().scope(None);
+    json_response(SCHEMA_JSON, &scope.json_schema(&id, &title, which.includes()))
+}
+
 #[derive(Clone, Copy)]
 enum Which {
     Queryables,

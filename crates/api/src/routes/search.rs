@@ -374,7 +374,7 @@ struct FeatureCollection {
     missing: Vec<Missing>,
 }
 
-fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
+pub(crate) fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
     match original {
         Original::Query(pairs) => link("self", base.href_with_query(path, pairs), GEOJSON),
         Original::Body(_) => link("self", base.href(path), GEOJSON),
@@ -383,7 +383,7 @@ fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
 
 /// A next/prev link: GET carries the original query plus the token; POST
 /// carries method POST and the original body plus the token.
-fn paging_link(rel: &str, base: &BaseUrl, path: &[&str], original: &Original, token: String) -> Value {
+pub(crate) fn paging_link(rel: &str, base: &BaseUrl, path: &[&str], original: &Original, token: String) -> Value {
     match original {
         Original::Query(pairs) => {
             let mut pairs: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "token").cloned().collect();
