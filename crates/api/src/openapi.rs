@@ -65,7 +65,12 @@ fn unbounded_limits(document: &mut Value) {
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
-    let searches = ["/search", "/collections/{collectionId}/items"];
+    let searches = [
+        "/search",
+        "/collections/{collectionId}/items",
+        "/collections",
+        "/collections-search",
+    ];
     let operations = paths
         .iter_mut()
         .filter(|(path, _)| searches.contains(&path.as_str()))

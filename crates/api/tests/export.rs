@@ -93,6 +93,28 @@ async fn an_ndjson_export_holds_what_paging_returns() {
 }
 
 #[tokio::test]
+async fn compressed_exports_stream_whole() {
+    let api = Api::sample().await;
+    for format in ["ndjson", "parquet"] {
+        let request = Request::get(format!("/search?f={format}"))
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .unwrap();
+        let reply = stream(&api, request).await;
+        assert_eq!(reply.headers["content-encoding"], "gzip", "{format}");
+        let compressed = reply.body.expect("the compressed export ends whole");
+        let mut whole = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut whole).unwrap();
+        let plain = export(&api, &format!("/search?f={format}")).await.body.unwrap();
+        if format == "ndjson" {
+            assert_eq!(whole, plain);
+        } else {
+            assert_eq!(rows(&whole).0.len(), 50);
+        }
+    }
+}
+
+#[tokio::test]
 async fn accept_headers_post_bodies_and_fields_choose_too() {
     let api = Api::sample().await;
     let expected = paged_items(&api, "/search", &[("collections", "landsat-c2-l2")]).await;

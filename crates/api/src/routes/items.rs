@@ -23,9 +23,9 @@ use axum::response::Response;
         ("q" = Option<String>, Query, min_length = 1, description = "Free text over title, description and keywords"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
-        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)"),
+        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)?$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)"),
     ),
-    responses((status = 200, description = "A page of the collection's items", content_type = "application/geo+json"),
+    responses((status = 200, description = "A page of the collection's items (or, with f=ndjson|parquet, every match)", content(("application/geo+json"), ("application/x-ndjson"), ("application/vnd.apache.parquet"))),
               (status = 400, description = "An invalid parameter"),
               (status = 404, description = "No such collection")))]
 pub(crate) async fn list(

@@ -17,6 +17,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use stac_indexed_engine::{Hit, Request, RowValues, Search, sort};
@@ -40,9 +41,9 @@ use std::sync::Arc;
         ("q" = Option<String>, Query, min_length = 1, description = "Free text over title, description and keywords: terms, \"phrases\", AND, OR, +required, -excluded"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default 10, larger values are clamped to the maximum)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
-        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file (newline-delimited JSON, or stac-geoparquet) instead of a page; so does an Accept header naming application/x-ndjson or application/vnd.apache.parquet"),
+        ("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)?$", description = "`ndjson` or `parquet`: every match as one file (newline-delimited JSON, or stac-geoparquet) instead of a page; so does an Accept header naming application/x-ndjson or application/vnd.apache.parquet"),
     ),
-    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content_type = "application/geo+json"),
+    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content(("application/geo+json"), ("application/x-ndjson"), ("application/vnd.apache.parquet"))),
               (status = 400, description = "An invalid parameter, or an export of more items than allowed"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
@@ -64,10 +65,10 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: 
 
 /// Item search with a JSON body.
 #[utoipa::path(post, path = "/search", tag = "Item Search",
-    params(("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)")),
+    params(("f" = Option<String>, Query, pattern = "^(json|geojson|ndjson|parquet)?$", description = "`ndjson` or `parquet`: every match as one file instead of a page (or an Accept header naming its media type)")),
     request_body(content = Option<Object>, content_type = "application/json",
         description = "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, fields, query, q, limit, token; an empty (or `null`) body is an empty search"),
-    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content_type = "application/geo+json"),
+    responses((status = 200, description = "A page of items (or, with f=ndjson|parquet, every match)", content(("application/geo+json"), ("application/x-ndjson"), ("application/vnd.apache.parquet"))),
               (status = 400, description = "An invalid parameter"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub(crate) async fn post(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Result<Response> {
@@ -111,10 +112,13 @@ pub(crate) async fn export(
         spill_dir: state.config.export_dir.clone(),
     };
     let stream = export.start(format).await?;
+    // Fused: a body may be polled again after its end (the compression
+    // layer does), which an unfused unfold does not allow.
     let chunks = futures::stream::unfold(stream.chunks, |mut chunks| async move {
         let chunk = chunks.recv().await?;
         Some((chunk.map_err(std::io::Error::other), chunks))
-    });
+    })
+    .fuse();
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
