@@ -13,8 +13,11 @@
 //! version). Exports, which are streamed, have no tag.
 //!
 //! HEAD is answered as the GET of the same resource without its body, with
-//! the same headers (`Content-Length`, `ETag`).
+//! the same headers (`Content-Length`, `ETag`). A page that names items it
+//! could not read (`stac-missing-items`) is `no-store`, untagged: the next
+//! request may find their sources back.
 
+use crate::routes::search::MISSING_ITEMS_HEADER;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
@@ -109,17 +112,19 @@ pub(crate) async fn caching(State(policy): State<Arc<CachePolicy>>, mut request:
     *request.method_mut() = Method::GET;
     let response = next.run(request).await;
     let status = response.status();
-    let mut response =
-        if status == StatusCode::OK && resource != Resource::Management && !is_streamed(response.headers()) {
-            match tagged(response, if_none_match.as_ref()).await {
-                Ok(response) => response,
-                Err(response) => return response,
-            }
-        } else {
-            response
-        };
+    // A page that lacks items whose sources failed is not kept anywhere.
+    let incomplete = response.headers().contains_key(MISSING_ITEMS_HEADER);
+    let cacheable = status == StatusCode::OK && resource != Resource::Management && !incomplete;
+    let mut response = if cacheable && !is_streamed(response.headers()) {
+        match tagged(response, if_none_match.as_ref()).await {
+            Ok(response) => response,
+            Err(response) => return response,
+        }
+    } else {
+        response
+    };
     let headers = response.headers_mut();
-    let cache_control = if status.is_success() || status == StatusCode::NOT_MODIFIED {
+    let cache_control = if (status.is_success() && !incomplete) || status == StatusCode::NOT_MODIFIED {
         resource.cache_control(&policy)
     } else {
         NEVER

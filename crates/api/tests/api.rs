@@ -1244,6 +1244,14 @@ async fn a_missing_source_item_is_named_and_the_rest_of_its_page_served() {
             reply.header("stac-missing-items"),
             Some(format!("{S1}/{gone}").as_str())
         );
+        // Not kept by any cache (GET: no-store; POST is not cached anyway):
+        // the source may be back for the next request.
+        assert!(
+            reply.header("cache-control").is_none_or(|c| c == "no-store"),
+            "{:?}",
+            reply.headers
+        );
+        assert!(reply.header("etag").is_none());
     }
     let page = api.search(&[("collections", S1), ("limit", "100")]).await;
     assert_eq!(page["numberMatched"].as_u64(), Some(total), "the count is the index's");
