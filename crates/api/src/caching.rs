@@ -75,8 +75,14 @@ impl Resource {
     /// The kind of resource at `path` (the API's own paths; the root path
     /// prefix, if any, is not part of it).
     fn of(path: &str) -> Resource {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-        match segments.as_slice() {
+        // The API's paths have at most four segments: a longer one is no resource of ours.
+        let mut segments = [""; 5];
+        let mut count = 0;
+        for segment in path.split('/').filter(|s| !s.is_empty()).take(5) {
+            segments[count] = segment;
+            count += 1;
+        }
+        match &segments[..count] {
             ["_mgmt", ..] | ["status", ..] => Resource::Management,
             ["collections", _, "items", _] => Resource::Item,
             ["collections", _] => Resource::Collection,
@@ -89,19 +95,55 @@ impl Resource {
         }
     }
 
-    fn cache_control(self, policy: &CachePolicy) -> &str {
+    fn cache_control(self, headers: &CacheHeaders) -> Option<&HeaderValue> {
         match self {
-            Resource::Item => &policy.items,
-            Resource::Collection => &policy.collections,
-            Resource::Search => &policy.searches,
-            Resource::Metadata => &policy.metadata,
-            Resource::Management => NEVER,
+            Resource::Item => headers.items.as_ref(),
+            Resource::Collection => headers.collections.as_ref(),
+            Resource::Search => headers.searches.as_ref(),
+            Resource::Metadata => headers.metadata.as_ref(),
+            Resource::Management => Some(&headers.never),
         }
     }
 }
 
+/// A policy's `Cache-Control` values, made once (`None`: a value that is not
+/// a valid header, which is then left out).
+pub(crate) struct CacheHeaders {
+    items: Option<HeaderValue>,
+    collections: Option<HeaderValue>,
+    searches: Option<HeaderValue>,
+    metadata: Option<HeaderValue>,
+    never: HeaderValue,
+}
+
+impl CachePolicy {
+    /// The policy's values as headers.
+    pub(crate) fn headers(&self) -> CacheHeaders {
+        let value = |text: &str| {
+            HeaderValue::from_str(text)
+                .inspect_err(|_| tracing::warn!(value = text, "not a valid Cache-Control value; left out"))
+                .ok()
+        };
+        CacheHeaders {
+            items: value(&self.items),
+            collections: value(&self.collections),
+            searches: value(&self.searches),
+            metadata: value(&self.metadata),
+            never: HeaderValue::from_static(NEVER),
+        }
+    }
+
+    /// The first value that is not a valid header, if any (for a check at start-up).
+    pub fn invalid_value(&self) -> Option<&str> {
+        [&self.items, &self.collections, &self.searches, &self.metadata]
+            .into_iter()
+            .find(|text| HeaderValue::from_str(text).is_err())
+            .map(String::as_str)
+    }
+}
+
 /// The caching middleware: tags, conditional answers, `Cache-Control`, `Vary`, HEAD.
-pub(crate) async fn caching(State(policy): State<Arc<CachePolicy>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn caching(State(cache): State<Arc<CacheHeaders>>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         return next.run(request).await;
@@ -125,14 +167,14 @@ pub(crate) async fn caching(State(policy): State<Arc<CachePolicy>>, mut request:
     };
     let headers = response.headers_mut();
     let cache_control = if (status.is_success() && !incomplete) || status == StatusCode::NOT_MODIFIED {
-        resource.cache_control(&policy)
+        resource.cache_control(&cache)
     } else {
-        NEVER
+        Some(&cache.never)
     };
     if !headers.contains_key(CACHE_CONTROL)
-        && let Ok(value) = HeaderValue::from_str(cache_control)
+        && let Some(value) = cache_control
     {
-        headers.insert(CACHE_CONTROL, value);
+        headers.insert(CACHE_CONTROL, value.clone());
     }
     if resource != Resource::Management {
         headers.append(VARY, HeaderValue::from_static(VARY_ON));
@@ -182,9 +224,16 @@ async fn tagged(response: Response, if_none_match: Option<&HeaderValue>) -> Resu
 
 /// A strong entity tag of some bytes: 128 bits of their SHA-256, quoted.
 fn entity_tag(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for byte in &digest[..16] {
+        tag.push(HEX[usize::from(byte >> 4)] as char);
+        tag.push(HEX[usize::from(byte & 15)] as char);
+    }
+    tag.push('"');
+    tag
 }
 
 /// Whether an `If-None-Match` header names `tag` (or is `*`). Weak

@@ -1,6 +1,6 @@
 //! The router and its middleware.
 
-use crate::caching::{self, CachePolicy};
+use crate::caching::{self, CacheHeaders};
 use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
@@ -103,14 +103,14 @@ pub fn app(index: Arc<IndexHandle>, io: Arc<Io>, config: ApiConfig, http: &HttpO
         tokens: TokenCodec::new(&config.token_secret),
         config: Arc::new(config),
     };
-    let policy = Arc::new(state.config.cache_policy.clone());
-    with_middleware(router(state), http, policy)
+    let cache = Arc::new(state.config.cache_policy.headers());
+    with_middleware(router(state), http, cache)
 }
 
 /// Wraps routes in the middleware, inner to outer: limits first, then every
 /// error in the STAC shape, then compression, HTTP caching (tags of the
 /// bytes as sent), CORS (so browsers can read errors too), tracing, request ids.
-fn with_middleware(routes: Router, http: &HttpOptions, policy: Arc<CachePolicy>) -> Router {
+fn with_middleware(routes: Router, http: &HttpOptions, cache: Arc<CacheHeaders>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes
         // The configured limit is the only one (not also axum's 2 MB default).
@@ -122,7 +122,7 @@ fn with_middleware(routes: Router, http: &HttpOptions, policy: Arc<CachePolicy>)
         ))
         .layer(axum::middleware::map_response(stac_error_shape))
         .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(axum::middleware::from_fn_with_state(policy, caching::caching))
+        .layer(axum::middleware::from_fn_with_state(cache, caching::caching))
         .layer(cors(&http.cors_origins))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -224,7 +224,7 @@ mod tests {
             .header("origin", "https://x.example")
             .body(Body::empty())
             .unwrap();
-        let response = with_middleware(routes, &http, Arc::new(CachePolicy::default()))
+        let response = with_middleware(routes, &http, Arc::new(crate::CachePolicy::default().headers()))
             .oneshot(request)
             .await
             .unwrap();

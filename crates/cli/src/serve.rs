@@ -167,6 +167,9 @@ impl ServeArgs {
 pub(crate) async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let config = args.api_config();
+    if let Some(value) = config.cache_policy.invalid_value() {
+        anyhow::bail!("--cache-control-*: {value:?} is not a valid header value");
+    }
     let index = IndexHandle::open(Uri::parse(&args.index)?, io.clone(), config.clone())
         .await
         .with_context(|| format!("cannot open the index {}", args.index))?;
