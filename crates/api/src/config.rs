@@ -47,6 +47,8 @@ pub struct ApiConfig {
     pub export_dir: PathBuf,
     /// `Cache-Control` per kind of resource.
     pub cache_policy: crate::CachePolicy,
+    /// Where STAC Browser's built files are (`None`: no `/browser/`).
+    pub browser_dir: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -72,6 +74,7 @@ impl Default for ApiConfig {
             export_max_items: 1_000_000,
             export_dir: std::env::temp_dir().join("stac-indexed-export"),
             cache_policy: crate::CachePolicy::default(),
+            browser_dir: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
 use crate::routes::search::{MISSING_ITEMS_HEADER, NUMBER_MATCHED_HEADER};
-use crate::routes::{self, aggregate, collections, docs, items, landing, mgmt, queryables, search};
+use crate::routes::{self, aggregate, browser, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,7 +47,8 @@ impl Default for HttpOptions {
 
 /// The routes, without middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let browser = state.config.browser_dir.clone();
+    let routes = Router::new()
         .route("/", get(landing::landing))
         .route("/conformance", get(landing::conformance))
         .route("/collections", get(collections::list))
@@ -85,8 +86,15 @@ pub fn router(state: AppState) -> Router {
         .route("/_mgmt/health", get(mgmt::health))
         .route("/status/errors", get(mgmt::errors))
         .fallback(routes::not_found)
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .with_state(state)
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let routes = match browser {
+        Some(dir) => routes
+            .route("/browser", get(browser::redirect))
+            .route("/browser/config.js", get(browser::config_js))
+            .nest_service("/browser/", tower_http::services::ServeDir::new(dir)),
+        None => routes,
+    };
+    routes.with_state(state)
 }
 
 /// The whole application: routes, state and middleware.

@@ -102,6 +102,12 @@ pub(crate) struct ServeArgs {
         default_value = "public, max-age=600"
     )]
     cache_control_metadata: String,
+    /// Where STAC Browser's built files are (default: share/stac-indexed/browser beside the binary's directory, when there).
+    #[arg(long, env = "STAC_INDEXED_BROWSER_DIR")]
+    browser_dir: Option<PathBuf>,
+    /// Do not serve STAC Browser at /browser/.
+    #[arg(long, env = "STAC_INDEXED_NO_BROWSER")]
+    no_browser: bool,
     /// Allowed CORS origins, comma-separated (default: any).
     #[arg(long, env = "STAC_INDEXED_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -141,6 +147,7 @@ impl ServeArgs {
             row_directory: !self.no_row_directory,
             export_max_items: self.export_max_items,
             export_dir: self.export_dir.clone().unwrap_or(defaults.export_dir),
+            browser_dir: self.browser_dir(),
             cache_policy: stac_indexed_api::CachePolicy {
                 items: self.cache_control_items.clone(),
                 collections: self.cache_control_collections.clone(),
@@ -148,6 +155,21 @@ impl ServeArgs {
                 metadata: self.cache_control_metadata.clone(),
             },
         }
+    }
+
+    /// STAC Browser's files: the flag's directory, or the one installed
+    /// beside the binary (`<prefix>/bin/stac-indexed`,
+    /// `<prefix>/share/stac-indexed/browser`), unless turned off.
+    fn browser_dir(&self) -> Option<PathBuf> {
+        if self.no_browser {
+            return None;
+        }
+        if self.browser_dir.is_some() {
+            return self.browser_dir.clone();
+        }
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?.parent()?.join("share/stac-indexed/browser");
+        dir.join("index.html").is_file().then_some(dir)
     }
 
     fn address(&self) -> anyhow::Result<SocketAddr> {
@@ -167,6 +189,14 @@ impl ServeArgs {
 pub(crate) async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
     let config = args.api_config();
+    if let Some(dir) = &config.browser_dir
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!(
+            "--browser-dir {}: no STAC Browser there (index.html); build it with scripts/build-browser.sh",
+            dir.display()
+        );
+    }
     if let Some(value) = config.cache_policy.invalid_value() {
         anyhow::bail!("--cache-control-*: {value:?} is not a valid header value");
     }

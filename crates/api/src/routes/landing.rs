@@ -78,6 +78,11 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         json!({"rel": AGGREGATE_REL, "href": base.href(&["aggregate"]), "type": JSON, "method": "POST"}),
         link(AGGREGATIONS_REL, base.href(&["aggregations"]), JSON),
     ];
+    if config.browser_dir.is_some() {
+        let mut browser = link("alternate", base.href(&["browser", ""]), "text/html");
+        browser["title"] = Value::String("STAC Browser".into());
+        links.push(browser);
+    }
     for collection in &index.collections {
         let mut child = link("child", base.href(&["collections", &collection.id]), JSON);
         if let Some(title) = &collection.title {

@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource.
 
 pub(crate) mod aggregate;
+pub(crate) mod browser;
 pub(crate) mod collections;
 pub(crate) mod docs;
 pub(crate) mod items;
