@@ -42,6 +42,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent stac
 COPY --from=dist /dist/lib/libduckdb.so /usr/local/lib/libduckdb.so
 COPY --from=dist /dist/bin/stac-indexed /usr/local/bin/stac-indexed
+COPY --from=dist /dist/share/stac-indexed /usr/local/share/stac-indexed
 RUN ldconfig
 USER 10001
 # Cloud Run and most platforms set PORT; Lambda ignores it (the Runtime API drives the function).

@@ -28,5 +28,8 @@ done
 # The binary runs with libduckdb from the dist directory alone (no rpath to the build cache).
 env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH="$dist/lib" "$binary" --version >/dev/null \
   || { echo "check-dist: the binary does not run from $dist" >&2; status=1; }
-[ "$status" = 0 ] && echo "check-dist: $binary needs only libduckdb.so and the Debian 12 C/C++ runtime"
+# STAC Browser, where serve looks for it.
+[ -f "$dist/share/stac-indexed/browser/index.html" ] \
+  || { echo "check-dist: STAC Browser is missing from $dist/share/stac-indexed/browser" >&2; status=1; }
+[ "$status" = 0 ] && echo "check-dist: $binary needs only libduckdb.so and the Debian 12 C/C++ runtime; STAC Browser beside it"
 exit "$status"

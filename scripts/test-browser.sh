@@ -23,6 +23,7 @@ cd "$root"
 port="${TEST_BROWSER_PORT:-18900}"
 cache="${STAC_INDEXED_CACHE:-$HOME/.cache/stac-indexed}"
 screenshot="${SCREENSHOT:-$cache/artifacts/api-html.png}"
+artifacts="${ARTIFACTS:-$cache/artifacts/stac-browser}"
 ready_timeout=60
 started=$SECONDS
 
@@ -66,7 +67,9 @@ echo "== building, indexing sample-data and serving it on 127.0.0.1:$port" >&2
 scripts/stac-indexed index "$root/sample-data/catalog.json" \
   --config "$root/sample-data/index-config.json" --out "$tmp/index" >"$tmp/index.log" 2>&1 \
   || { echo "FAIL: indexing sample-data failed:" >&2; tail -n 30 "$tmp/index.log" >&2; exit 1; }
-setsid scripts/stac-indexed serve --index "$tmp/index" --addr "127.0.0.1:$port" \
+echo "== building STAC Browser (scripts/build-browser.sh, cached)" >&2
+browser_dir=$(scripts/build-browser.sh)
+setsid scripts/stac-indexed serve --index "$tmp/index" --addr "127.0.0.1:$port" --browser-dir "$browser_dir" \
   </dev/null >"$tmp/server.log" 2>&1 &
 pgid=$!
 
@@ -79,6 +82,8 @@ fi
 echo "== tests/browser/api-html.mjs (screenshot: $screenshot)" >&2
 status=0
 BASE="http://127.0.0.1:$port" SCREENSHOT="$screenshot" node tests/browser/api-html.mjs || status=$?
+echo "== tests/browser/stac-browser.mjs (screenshots: $artifacts)" >&2
+BASE="http://127.0.0.1:$port" ARTIFACTS="$artifacts" node tests/browser/stac-browser.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   echo "  --- the last lines of the server's output:" >&2
   tail -n 30 "$tmp/server.log" | sed 's/^/  | /' >&2

@@ -133,6 +133,8 @@ import json, sys
 item = json.load(sys.stdin)["features"][0]
 print("/collections/{collection}/items/{id}".format(**item))')
 curl -fsS -o /dev/null "$url$item" || fail "$item is not served"
+curl -fsS "$url/browser/" | grep -q 'id="stac-browser"' || fail "the image does not serve STAC Browser at /browser/"
+curl -fsS "$url/browser/config.js" | grep -q 'STAC_BROWSER_CONFIG' || fail "the image does not write /browser/config.js"
 grep -q '"level":"INFO"' "$tmp/serve.log" || fail "the server does not log JSON (STAC_INDEXED_LOG_FORMAT=json)"
 
 mapfile -t health < <("${podman[@]}" image inspect "$image" \
