@@ -150,6 +150,47 @@ const DEFAULT_FIELDS: [&str; 10] = [
 /// Members returned unless explicitly excluded.
 const ALWAYS_KEPT: [&str; 3] = ["id", "type", "collection"];
 
+/// A collection's default set: what describes it, without its assets,
+/// summaries, providers or extension fields.
+const COLLECTION_DEFAULT_FIELDS: [&str; 8] = [
+    "type",
+    "stac_version",
+    "id",
+    "title",
+    "description",
+    "extent",
+    "license",
+    "links",
+];
+
+/// A collection's members returned unless explicitly excluded.
+const COLLECTION_ALWAYS_KEPT: [&str; 2] = ["id", "type"];
+
+/// What kind of document a selection applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Document {
+    /// A STAC Item: a path whose first segment is not an item member names a property.
+    Item,
+    /// A STAC Collection (collection search): paths are taken as written.
+    Collection,
+}
+
+impl Document {
+    fn default_fields(self) -> &'static [&'static str] {
+        match self {
+            Document::Item => &DEFAULT_FIELDS,
+            Document::Collection => &COLLECTION_DEFAULT_FIELDS,
+        }
+    }
+
+    fn always_kept(self) -> &'static [&'static str] {
+        match self {
+            Document::Item => &ALWAYS_KEPT,
+            Document::Collection => &COLLECTION_ALWAYS_KEPT,
+        }
+    }
+}
+
 /// Members an index-only item takes from the row itself rather than from a column.
 const ROW_MEMBERS: [&str; 4] = ["id", "collection", "type", "bbox"];
 
@@ -199,21 +240,31 @@ pub struct IndexRow {
 impl Fields {
     /// The selection of a GET `fields` parameter.
     pub fn from_query(text: &str) -> Result<Fields> {
-        let mut include = Vec::new();
-        let mut exclude = Vec::new();
-        for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-            match entry.strip_prefix('-') {
-                Some(name) => exclude.push(parse_path(name.trim())?),
-                None => include.push(parse_path(entry.strip_prefix('+').unwrap_or(entry).trim())?),
-            }
-        }
-        Ok(Fields::new(Some(include), exclude))
+        Fields::from_query_for(text, Document::Item)
     }
 
     /// The selection of a POST body's `fields` member.
     pub fn from_json(value: &Value) -> Result<Fields> {
+        Fields::from_json_for(value, Document::Item)
+    }
+
+    /// The selection of a GET `fields` parameter, for `document`s.
+    pub fn from_query_for(text: &str, document: Document) -> Result<Fields> {
+        let mut include = Vec::new();
+        let mut exclude = Vec::new();
+        for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+            match entry.strip_prefix('-') {
+                Some(name) => exclude.push(parse_path(name.trim(), document)?),
+                None => include.push(parse_path(entry.strip_prefix('+').unwrap_or(entry).trim(), document)?),
+            }
+        }
+        Ok(Fields::new(Some(include), exclude, document))
+    }
+
+    /// The selection of a POST body's `fields` member, for `document`s.
+    pub fn from_json_for(value: &Value, document: Document) -> Result<Fields> {
         let object = match value {
-            Value::Null => return Ok(Fields::new(None, Vec::new())),
+            Value::Null => return Ok(Fields::new(None, Vec::new(), document)),
             Value::Object(object) => object,
             other => {
                 return Err(Error::bad_request(format!(
@@ -228,17 +279,17 @@ impl Fields {
         }
         let include = object
             .get("include")
-            .map(|list| path_list("include", list))
+            .map(|list| path_list("include", list, document))
             .transpose()?;
         let exclude = object
             .get("exclude")
-            .map(|list| path_list("exclude", list))
+            .map(|list| path_list("exclude", list, document))
             .transpose()?;
-        Ok(Fields::new(include, exclude.unwrap_or_default()))
+        Ok(Fields::new(include, exclude.unwrap_or_default(), document))
     }
 
     /// Compiles the lists; `include` is `None` when missing (POST only).
-    fn new(include: Option<Vec<Path>>, exclude: Vec<Path>) -> Fields {
+    fn new(include: Option<Vec<Path>>, exclude: Vec<Path>, document: Document) -> Fields {
         let include = include.unwrap_or_default();
         let full_item = include.is_empty() && !exclude.is_empty();
         let base = if full_item { Rule::Include } else { Rule::Exclude };
@@ -254,8 +305,12 @@ impl Fields {
             root.set(path, Rule::Include);
         }
         if !full_item {
-            let defaults: &[&str] = if include.is_empty() { &DEFAULT_FIELDS } else { &[] };
-            for name in ALWAYS_KEPT.iter().chain(defaults) {
+            let defaults: &[&str] = if include.is_empty() {
+                document.default_fields()
+            } else {
+                &[]
+            };
+            for name in document.always_kept().iter().chain(defaults) {
                 root.set_implicit(&split(name));
             }
         }
@@ -422,7 +477,7 @@ fn insert_at(object: &mut Map<String, Value>, path: &[String], value: Value) {
 }
 
 /// A field name as a path, with `properties.` added before a property name.
-fn parse_path(name: &str) -> Result<Path> {
+fn parse_path(name: &str, document: Document) -> Result<Path> {
     if name.is_empty() {
         return Err(Error::bad_request("fields: an entry names no field"));
     }
@@ -432,20 +487,24 @@ fn parse_path(name: &str) -> Result<Path> {
             "fields: {name:?} has an empty path segment"
         )));
     }
-    if !ITEM_MEMBERS.contains(&path[0].as_str()) {
+    if document == Document::Item && !ITEM_MEMBERS.contains(&path[0].as_str()) {
         path.insert(0, "properties".to_string());
     }
     Ok(path)
 }
 
 /// The paths of a POST `include` or `exclude` list (`null` is empty).
-fn path_list(member: &str, list: &Value) -> Result<Vec<Path>> {
+fn path_list(member: &str, list: &Value, document: Document) -> Result<Vec<Path>> {
     let invalid = || Error::bad_request(format!("\"fields.{member}\" must be an array of field names (strings)"));
     match list {
         Value::Null => Ok(Vec::new()),
         Value::Array(names) => names
             .iter()
-            .map(|name| name.as_str().ok_or_else(invalid).and_then(parse_path))
+            .map(|name| {
+                name.as_str()
+                    .ok_or_else(invalid)
+                    .and_then(|name| parse_path(name, document))
+            })
             .collect(),
         _ => Err(invalid()),
     }

@@ -118,6 +118,7 @@ async fn conformance_lists_exactly_the_implemented_classes() {
             "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
             "https://api.stacspec.org/v1.0.0-rc.1/collection-search#filter",
             "https://api.stacspec.org/v1.0.0-rc.1/collection-search#sort",
+            "https://api.stacspec.org/v1.0.0-rc.1/collection-search#fields",
             "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/simple-query",
             "https://api.stacspec.org/v1.0.0/ogcapi-features",
             "https://api.stacspec.org/v1.0.0/item-search",

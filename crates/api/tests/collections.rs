@@ -209,6 +209,7 @@ async fn unknown_and_bad_collection_search_parameters_are_400s() {
     for (uri, says) in [
         ("/collections?collections=x", "collections"),
         ("/collections?ids=x", "ids"),
+        ("/collections?fields=a..b", "empty path segment"),
         ("/collections?foo=1", "foo"),
         ("/collections?bbox=1,2,3", "bbox"),
         ("/collections?filter=platform%20%3D%20'x'", "platform"),
@@ -269,4 +270,64 @@ async fn collection_queryables_and_sortables_are_documented() {
     let conformance = api.get("/conformance").await.json();
     let classes = conformance["conformsTo"].as_array().unwrap();
     assert!(classes.contains(&json!("https://api.stacspec.org/v1.0.0-rc.1/collection-search")));
+}
+
+#[tokio::test]
+async fn collection_fields_select_members_as_written() {
+    let api = Api::sample().await;
+    let keys = |collection: &Value| -> BTreeSet<String> { collection.as_object().unwrap().keys().cloned().collect() };
+    let page = api.get("/collections?fields=title,extent.temporal").await.json();
+    for collection in page["collections"].as_array().unwrap() {
+        assert_eq!(
+            keys(collection),
+            BTreeSet::from(["id", "type", "title", "extent"].map(String::from))
+        );
+        assert!(collection["extent"].get("spatial").is_none(), "{collection}");
+        assert!(collection["extent"]["temporal"]["interval"].is_array());
+    }
+    let page = api.get("/collections?fields=-links,-extent").await.json();
+    let whole = api.get("/collections/sentinel-1-grd").await.json();
+    let trimmed = page["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "sentinel-1-grd")
+        .unwrap();
+    let mut expected = keys(&whole);
+    expected.remove("links");
+    expected.remove("extent");
+    assert_eq!(keys(trimmed), expected);
+    // The default set (nothing included or excluded).
+    let page = api.get("/collections?fields=").await.json();
+    let defaults = BTreeSet::from(
+        [
+            "type",
+            "stac_version",
+            "id",
+            "title",
+            "description",
+            "extent",
+            "license",
+            "links",
+        ]
+        .map(String::from),
+    );
+    for collection in page["collections"].as_array().unwrap() {
+        assert!(
+            keys(collection).is_subset(&defaults) && keys(collection).contains("extent"),
+            "{collection}"
+        );
+        assert!(collection.get("keywords").is_none());
+    }
+    let post = api
+        .post(
+            "/collections-search",
+            &json!({"fields": {"include": ["license"]}, "q": "radar"}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        post["collections"],
+        json!([{"id": "sentinel-1-grd", "type": "Collection", "license": "CC-BY-4.0"}])
+    );
 }

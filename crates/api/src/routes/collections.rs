@@ -7,6 +7,8 @@
 
 use super::search::{off_runtime, paging_link, parse_body, self_link};
 use super::{base_url, json_response, query_pairs};
+use crate::fetch::RawItem;
+use crate::fields::{Document, Fields};
 use crate::links::{JSON, link, rewrite_collection};
 use crate::paging::{Cursor, Direction};
 use crate::search::{Limits, Original, SearchParams, parsing_is_heavy};
@@ -16,11 +18,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bytes::Bytes;
+use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
 use stac_indexed_engine::{Hit, sort};
 
 /// The parameters of collection search; any other is a 400.
-const PARAMETERS: [&str; 9] = [
+const PARAMETERS: [&str; 10] = [
+    "fields",
     "bbox",
     "datetime",
     "q",
@@ -44,6 +48,7 @@ const PARAMETERS: [&str; 9] = [
         ("sortby" = Option<String>, Query, description = "Sort fields (/collections/sortables), `-` for descending"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "Page size (default: every collection, up to the maximum limit)"),
         ("token" = Option<String>, Query, description = "Paging token from a next or prev link"),
+        ("fields" = Option<String>, Query, description = "Members to include or (`-`) exclude, as written in the collection: `id,title,extent.temporal`"),
     ),
     responses((status = 200, description = "The collections", content_type = "application/json"),
               (status = 400, description = "An invalid or unknown parameter")))]
@@ -52,10 +57,16 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, uri:
     refuse_unknown(pairs.iter().map(|(name, _)| name.as_str()))?;
     let limits = limits(&state);
     let heavy = parsing_is_heavy(pairs.iter().map(|(name, _)| name.as_str()));
-    let query = pairs.clone();
+    let fields = pairs
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "fields")
+        .map(|(_, text)| Fields::from_query_for(text, Document::Collection))
+        .transpose()?;
+    let query: Vec<(String, String)> = pairs.iter().filter(|(name, _)| name != "fields").cloned().collect();
     let params = off_runtime(heavy, move || SearchParams::from_query(&query, limits)).await?;
     let base = base_url(&headers, &state);
-    search(&state, &base, params, Original::Query(pairs), "collections").await
+    search(&state, &base, params, fields, Original::Query(pairs), "collections").await
 }
 
 /// Collection search with a JSON body (for long filters).
@@ -67,11 +78,40 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, uri:
 pub(crate) async fn search_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     let body = parse_body(&body)?;
     refuse_unknown(body.keys().map(String::as_str))?;
+    let fields = body
+        .get("fields")
+        .map(|value| Fields::from_json_for(value, Document::Collection))
+        .transpose()?;
     let limits = limits(&state);
     let heavy = parsing_is_heavy(body.keys().map(String::as_str));
-    let (params, body) = off_runtime(heavy, move || SearchParams::from_body(&body, limits).map(|p| (p, body))).await?;
+    let (params, body) = off_runtime(heavy, move || {
+        let mut search = body.clone();
+        search.remove("fields");
+        SearchParams::from_body(&search, limits).map(|p| (p, body))
+    })
+    .await?;
     let base = base_url(&headers, &state);
-    search(&state, &base, params, Original::Body(body), "collections-search").await
+    search(
+        &state,
+        &base,
+        params,
+        fields,
+        Original::Body(body),
+        "collections-search",
+    )
+    .await
+}
+
+/// A collection with only the fields asked for.
+fn project(collection: Value, fields: Option<&Fields>) -> Value {
+    let (Some(fields), Value::Object(members)) = (fields, &collection) else {
+        return collection;
+    };
+    let raw: RawItem = members
+        .iter()
+        .filter_map(|(name, value)| to_raw_value(value).ok().map(|raw| (name.clone(), raw)))
+        .collect();
+    serde_json::to_value(fields.apply(raw)).unwrap_or(collection)
 }
 
 /// Without a `limit`, every collection (up to the maximum).
@@ -94,6 +134,7 @@ async fn search(
     state: &AppState,
     base: &BaseUrl,
     params: SearchParams,
+    fields: Option<Fields>,
     original: Original,
     path: &str,
 ) -> Result<Response> {
@@ -111,7 +152,7 @@ async fn search(
         .hits
         .iter()
         .filter_map(|hit| index.collection(&hit.id))
-        .map(|c| rewrite_collection(&c.json, &c.href, base, &c.id))
+        .map(|c| project(rewrite_collection(&c.json, &c.href, base, &c.id), fields.as_ref()))
         .collect();
     let path = [path];
     let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
