@@ -120,7 +120,7 @@ use stac_indexed_filter::{Kind, Queryable, Scope};
 use std::collections::BTreeMap;
 
 /// The top-level members of a STAC Item; any other first segment names a property.
-const ITEM_MEMBERS: [&str; 10] = [
+pub(crate) const ITEM_MEMBERS: [&str; 10] = [
     "type",
     "stac_version",
     "stac_extensions",

@@ -20,6 +20,7 @@
 
 use super::{Pages, member};
 use crate::fetch::RawItem;
+use crate::fields::ITEM_MEMBERS;
 use crate::{Error, Result};
 use arrow_array::TimestampMicrosecondArray;
 use arrow_array::{Array, ArrayRef, BinaryArray, RecordBatch, StringArray};
@@ -43,19 +44,6 @@ use tokio::sync::mpsc;
 const BATCH_ROWS: usize = 4_096;
 /// Rows per row group.
 const ROW_GROUP_ROWS: usize = 16_384;
-/// The item members that are columns of their own; a property of the same name is not written.
-const TOP_LEVEL: [&str; 10] = [
-    "type",
-    "stac_version",
-    "stac_extensions",
-    "id",
-    "geometry",
-    "bbox",
-    "links",
-    "assets",
-    "collection",
-    "properties",
-];
 /// Properties the indexer has checked are instants.
 const CHECKED_TIMESTAMPS: [&str; 3] = ["datetime", "start_datetime", "end_datetime"];
 /// Properties written as timestamps when every value is an RFC 3339 instant.
@@ -133,7 +121,8 @@ impl Spill {
         }
         if let Value::Object(properties) = member(item, "properties") {
             for (key, value) in properties {
-                if TOP_LEVEL.contains(&key.as_str()) || row.contains_key(&key) {
+                // A property named like an item member (a column of its own) is not written.
+                if ITEM_MEMBERS.contains(&key.as_str()) || row.contains_key(&key) {
                     continue;
                 }
                 if OTHER_TIMESTAMPS.contains(&key.as_str()) {

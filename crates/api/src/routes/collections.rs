@@ -5,12 +5,11 @@
 //! every collection; `bbox`, `datetime`, `q`, `filter`, `sortby` and `limit`
 //! select and page them (the engine's [`stac_indexed_engine::collections`]).
 
-use super::search::{off_runtime, paging_link, parse_body, self_link};
+use super::search::{PageLinks, off_runtime, parse_body};
 use super::{base_url, json_response, query_pairs};
 use crate::fetch::RawItem;
 use crate::fields::{Document, Fields};
-use crate::links::{JSON, link, rewrite_collection};
-use crate::paging::{Cursor, Direction};
+use crate::links::{JSON, rewrite_collection};
 use crate::search::{Limits, Original, SearchParams, parsing_is_heavy};
 use crate::urls::BaseUrl;
 use crate::{AppState, Error, Result};
@@ -20,7 +19,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
-use stac_indexed_engine::{Hit, sort};
+use stac_indexed_engine::sort;
 
 /// The parameters of collection search; any other is a 400.
 const PARAMETERS: [&str; 10] = [
@@ -154,33 +153,15 @@ async fn search(
         .filter_map(|hit| index.collection(&hit.id))
         .map(|c| project(rewrite_collection(&c.json, &c.href, base, &c.id), fields.as_ref()))
         .collect();
-    let path = [path];
-    let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
-    for link in links.iter_mut() {
-        link["type"] = json!(JSON);
+    let links = PageLinks {
+        base,
+        path: &[path],
+        original: &original,
+        media_type: JSON,
+        sort: &sort,
+        matched: None,
     }
-    let token_at = |direction: Direction, hit: &Hit| {
-        let mut key = hit.sort_key.clone();
-        key.push(json!(hit.seq));
-        state.tokens.encode(&Cursor {
-            index_id: index.id().to_string(),
-            direction,
-            key,
-            sort: sort.clone(),
-            matched: None,
-        })
-    };
-    let pages = [
-        ("next", page.has_next, page.hits.last(), Direction::Next),
-        ("prev", page.has_prev, page.hits.first(), Direction::Prev),
-    ];
-    for (rel, exists, hit, direction) in pages {
-        if let (true, Some(hit)) = (exists, hit) {
-            let mut next = paging_link(rel, base, &path, &original, token_at(direction, hit));
-            next["type"] = json!(JSON);
-            links.push(next);
-        }
-    }
+    .of(state, index.id(), &page);
     let body = json!({
         "collections": collections,
         "links": links,

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use stac_indexed_engine::{Hit, Request, RowValues, Search, sort};
+use stac_indexed_engine::{Hit, Page, Request, RowValues, Search, sort};
 use stac_indexed_filter::Queryable;
 use std::sync::Arc;
 
@@ -218,36 +218,15 @@ pub(crate) async fn respond(
         Some(id) => vec!["collections", id, "items"],
         None => vec!["search"],
     };
-    let mut links = vec![self_link(base, &path, &original), link("root", base.root(), JSON)];
-    let token_at = |direction: Direction, hit: &Hit| {
-        let mut key = hit.sort_key.clone();
-        key.push(json!(hit.seq));
-        state.tokens.encode(&Cursor {
-            index_id: index.id().to_string(),
-            direction,
-            key,
-            sort: sort.clone(),
-            matched: Some((page.matched, fingerprint.clone())),
-        })
-    };
-    if let (true, Some(last)) = (page.has_next, page.hits.last()) {
-        links.push(paging_link(
-            "next",
-            base,
-            &path,
-            &original,
-            token_at(Direction::Next, last),
-        ));
+    let links = PageLinks {
+        base,
+        path: &path,
+        original: &original,
+        media_type: GEOJSON,
+        sort: &sort,
+        matched: Some((page.matched, fingerprint)),
     }
-    if let (true, Some(first)) = (page.has_prev, page.hits.first()) {
-        links.push(paging_link(
-            "prev",
-            base,
-            &path,
-            &original,
-            token_at(Direction::Prev, first),
-        ));
-    }
+    .of(state, index.id(), &page);
     let header = missing_header(&missing);
     let body = FeatureCollection {
         kind: "FeatureCollection",
@@ -378,26 +357,71 @@ struct FeatureCollection {
     missing: Vec<Missing>,
 }
 
-pub(crate) fn self_link(base: &BaseUrl, path: &[&str], original: &Original) -> Value {
-    match original {
-        Original::Query(pairs) => link("self", base.href_with_query(path, pairs), GEOJSON),
-        Original::Body(_) => link("self", base.href(path), GEOJSON),
-    }
+/// How a page's links are made: where it was asked for, and what its
+/// paging tokens carry.
+pub(crate) struct PageLinks<'a> {
+    /// The API's base URL for this request.
+    pub(crate) base: &'a BaseUrl,
+    /// The page's path under the base.
+    pub(crate) path: &'a [&'a str],
+    /// The parameters as they came.
+    pub(crate) original: &'a Original,
+    /// The media type of the pages.
+    pub(crate) media_type: &'static str,
+    /// The signature of the search's sort.
+    pub(crate) sort: &'a str,
+    /// The count and what it counted, for the tokens to carry.
+    pub(crate) matched: Option<(u64, String)>,
 }
 
-/// A next/prev link: GET carries the original query plus the token; POST
-/// carries method POST and the original body plus the token.
-pub(crate) fn paging_link(rel: &str, base: &BaseUrl, path: &[&str], original: &Original, token: String) -> Value {
-    match original {
-        Original::Query(pairs) => {
-            let mut pairs: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "token").cloned().collect();
-            pairs.push(("token".into(), token));
-            link(rel, base.href_with_query(path, &pairs), GEOJSON)
+impl PageLinks<'_> {
+    /// `self`, `root`, and `next`/`prev` with tokens from the page's last
+    /// and first hits, where there are pages after and before.
+    pub(crate) fn of(&self, state: &AppState, index_id: &str, page: &Page) -> Vec<Value> {
+        let mut links = vec![self.self_link(), link("root", self.base.root(), JSON)];
+        let sides = [
+            ("next", page.has_next, page.hits.last(), Direction::Next),
+            ("prev", page.has_prev, page.hits.first(), Direction::Prev),
+        ];
+        for (rel, exists, hit, direction) in sides {
+            if let (true, Some(hit)) = (exists, hit) {
+                let mut key = hit.sort_key.clone();
+                key.push(json!(hit.seq));
+                let token = state.tokens.encode(&Cursor {
+                    index_id: index_id.to_string(),
+                    direction,
+                    key,
+                    sort: self.sort.to_string(),
+                    matched: self.matched.clone(),
+                });
+                links.push(self.paging_link(rel, token));
+            }
         }
-        Original::Body(body) => {
-            let mut body = body.clone();
-            body.insert("token".into(), Value::String(token));
-            json!({"rel": rel, "href": base.href(path), "type": GEOJSON, "method": "POST", "body": body, "merge": false})
+        links
+    }
+
+    fn self_link(&self) -> Value {
+        match self.original {
+            Original::Query(pairs) => link("self", self.base.href_with_query(self.path, pairs), self.media_type),
+            Original::Body(_) => link("self", self.base.href(self.path), self.media_type),
+        }
+    }
+
+    /// A next/prev link: GET carries the original query plus the token; POST
+    /// carries method POST and the original body plus the token.
+    fn paging_link(&self, rel: &str, token: String) -> Value {
+        let (base, path, media_type) = (self.base, self.path, self.media_type);
+        match self.original {
+            Original::Query(pairs) => {
+                let mut pairs: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "token").cloned().collect();
+                pairs.push(("token".into(), token));
+                link(rel, base.href_with_query(path, &pairs), media_type)
+            }
+            Original::Body(body) => {
+                let mut body = body.clone();
+                body.insert("token".into(), Value::String(token));
+                json!({"rel": rel, "href": base.href(path), "type": media_type, "method": "POST", "body": body, "merge": false})
+            }
         }
     }
 }
