@@ -37,7 +37,9 @@ const VARY_ON: &str = "Accept, Accept-Encoding, Forwarded, X-Forwarded-Host, X-F
 pub struct CachePolicy {
     /// One item (`/collections/{id}/items/{itemId}`): changes only when its document does.
     pub items: String,
-    /// One collection (`/collections/{id}`).
+    /// One collection (`/collections/{id}`), one catalog of the tree
+    /// (`/catalogs/{key}`) and the children lists (`/children`,
+    /// `/catalogs/{key}/children`).
     pub collections: String,
     /// Searches: `/search`, `/collections`, `/collections/{id}/items`,
     /// `/aggregate`: they change with every index version.
@@ -85,7 +87,7 @@ impl Resource {
         match &segments[..count] {
             ["_mgmt", ..] | ["status", ..] => Resource::Management,
             ["collections", _, "items", _] => Resource::Item,
-            ["collections", _] => Resource::Collection,
+            ["collections", _] | ["catalogs", _] | ["catalogs", _, "children"] | ["children"] => Resource::Collection,
             ["search"]
             | ["collections"]
             | ["collections", _, "items"]
@@ -256,6 +258,9 @@ mod tests {
     fn resources_by_path() {
         assert_eq!(Resource::of("/collections/a/items/b"), Resource::Item);
         assert_eq!(Resource::of("/collections/a"), Resource::Collection);
+        assert_eq!(Resource::of("/catalogs/a"), Resource::Collection);
+        assert_eq!(Resource::of("/catalogs/a/children"), Resource::Collection);
+        assert_eq!(Resource::of("/children"), Resource::Collection);
         assert_eq!(Resource::of("/collections/a/items"), Resource::Search);
         assert_eq!(Resource::of("/collections"), Resource::Search);
         assert_eq!(Resource::of("/search"), Resource::Search);

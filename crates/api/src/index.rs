@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use duckdb::Connection;
 use serde_json::Value;
 use stac_indexed_engine::collections::{CollectionRow, Collections};
+use stac_indexed_engine::tree::Tree;
 use stac_indexed_engine::{Engine, Options};
 use stac_indexed_filter::Queryables;
 use stac_indexed_format::manifest::MANIFEST_FILE;
@@ -52,6 +53,8 @@ pub struct IndexVersion {
     pub collection_search: Collections,
     /// What searches may filter and sort on.
     pub queryables: Queryables,
+    /// The catalog tree, for browsing.
+    pub tree: Tree,
     positions: HashMap<String, usize>,
     /// Keeps this version's cached copy of a remote index (dropped last).
     _cache: Option<CacheLease>,
@@ -193,6 +196,14 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
     let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
     let collections = local_file(io, manifest_uri, &files.collections, &cache, "collections.parquet").await?;
     let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
+    let tree_files = match (&files.tree, &files.links) {
+        (Some(tree), Some(links)) => Some((
+            local_file(io, manifest_uri, tree, &cache, "tree.parquet").await?,
+            local_file(io, manifest_uri, links, &cache, "links.parquet").await?,
+        )),
+        _ => None,
+    };
+    let root_uri = manifest.root_uri.clone();
     let options = Options {
         connections: config.connections,
         in_memory: config.in_memory,
@@ -200,12 +211,21 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
     };
     let queryables = Queryables::new(&manifest.config);
     let engine_queryables = queryables.clone();
-    let (engine, collections, collection_search) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (engine, collections, collection_search, tree) = tokio::task::spawn_blocking(move || -> Result<_> {
         let engine = Engine::open(&items, &errors, engine_queryables, options)?;
         let collections = read_collections(&collections)?;
         let rows: Vec<CollectionRow> = collections.iter().map(collection_row).collect();
         let collection_search = Collections::open(&rows)?;
-        Ok((engine, collections, collection_search))
+        let tree = match tree_files {
+            Some((tree, links)) => Tree::open(&tree, &links)?,
+            None => Tree::flat(
+                &root_uri,
+                collections
+                    .iter()
+                    .map(|c| (c.id.clone(), c.title.clone(), c.href.to_string(), c.item_count)),
+            ),
+        };
+        Ok((engine, collections, collection_search, tree))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
@@ -218,6 +238,7 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
         engine,
         collections,
         collection_search,
+        tree,
         positions,
         _cache: lease,
     }))

@@ -6,11 +6,14 @@
 //! whole items are fetched from their URIs ([`fetch`]) and their links
 //! rewritten to API URLs ([`links`]), or built from the index alone when
 //! the fields asked for are all in it ([`fields`]). A search's whole result
-//! set can be exported as NDJSON or stac-geoparquet ([`export`]).
+//! set can be exported as NDJSON or stac-geoparquet ([`export`]). The
+//! static catalog's own tree of catalogs and collections is served for
+//! browsing (`browse`).
 //! Paging is keyset-based with tokens that name the index version
 //! ([`paging`]); a new index version is loaded in the background and swapped
 //! in atomically ([`index`]).
 
+mod browse;
 pub mod caching;
 mod config;
 mod error;

@@ -19,7 +19,6 @@ pub fn link(rel: &str, href: impl Into<String>, media_type: &str) -> Value {
     json!({"rel": rel, "href": href.into(), "type": media_type})
 }
 
-/// Relations the API replaces with its own.
 /// The media type of a queryables or sortables document.
 pub const SCHEMA_JSON: &str = "application/schema+json";
 /// The link relation of a queryables document (OGC API Features part 3).
@@ -28,13 +27,15 @@ pub const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryab
 pub const SORTABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/sortables";
 
 /// Relations the API makes itself: a source document's own are dropped.
-const API_RELATIONS: [&str; 10] = [
+const API_RELATIONS: [&str; 12] = [
     "self",
     "root",
     "parent",
     "collection",
+    "child",
     "item",
     "items",
+    "children",
     QUERYABLES_REL,
     SORTABLES_REL,
     "aggregate",
@@ -102,8 +103,9 @@ fn insert_raw(item: &mut RawItem, key: &str, value: &Value) {
     }
 }
 
-/// A collection as served: API links, absolute hrefs elsewhere.
-pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str) -> Value {
+/// A collection as served: API links (its `parent` at `parent`, its place
+/// in the catalog tree), absolute hrefs elsewhere.
+pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str, parent: String) -> Value {
     let mut collection = collection.clone();
     let mut links = kept_links(&collection["links"], Some(source));
     let title = collection
@@ -114,7 +116,7 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
     links.extend([
         titled(link("self", base.href(&["collections", id]), JSON), &title),
         titled(link("root", base.root(), JSON), "Landing page"),
-        titled(link("parent", base.root(), JSON), "Landing page"),
+        link("parent", parent, JSON),
         titled(
             link("items", base.href(&["collections", id, "items"]), GEOJSON),
             &format!("Items of {title}"),
@@ -148,12 +150,13 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
 }
 
 /// A link with a title (STAC best practice for catalogs and collections).
-fn titled(mut link: Value, title: &str) -> Value {
+pub(crate) fn titled(mut link: Value, title: &str) -> Value {
     link["title"] = Value::String(title.to_string());
     link
 }
 
-fn kept_links(links: &Value, source: Option<&Uri>) -> Vec<Value> {
+/// A source document's links but those the API makes itself, hrefs made absolute.
+pub(crate) fn kept_links(links: &Value, source: Option<&Uri>) -> Vec<Value> {
     let links = links.as_array().cloned().unwrap_or_default();
     links
         .into_iter()
@@ -243,7 +246,7 @@ mod tests {
         });
         let source = Uri::parse("https://h/cat/c/collection.json").unwrap();
         let base = BaseUrl::from_headers(&Default::default(), "");
-        let served = rewrite_collection(&collection, &source, &base, "c");
+        let served = rewrite_collection(&collection, &source, &base, "c", base.root());
         let rels: Vec<(&str, &str)> = served["links"]
             .as_array()
             .unwrap()

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations (utoipa)
 //! and served as OpenAPI 3.0 (the `oas30` conformance class).
 
-use crate::routes::{aggregate, collections, items, landing, mgmt, queryables, search};
+use crate::routes::{aggregate, catalogs, collections, items, landing, mgmt, queryables, search};
 use serde_json::Value;
 use utoipa::OpenApi;
 
@@ -30,6 +30,9 @@ use utoipa::OpenApi;
         aggregate::collection_post,
         aggregate::list,
         aggregate::collection_list,
+        catalogs::root_children,
+        catalogs::get,
+        catalogs::children,
         mgmt::ping,
         mgmt::health,
         mgmt::errors,
@@ -42,6 +45,7 @@ use utoipa::OpenApi;
         (name = "Filter", description = "What searches may filter on (CQL2 queryables)"),
         (name = "Sort", description = "What searches may sort on"),
         (name = "Aggregation", description = "Counts of a search's matches by collection, time, value and place"),
+        (name = "Browse", description = "The static catalog's own tree of catalogs and collections (browseable, children)"),
         (name = "Management", description = "Health and index status"),
     )
 )]

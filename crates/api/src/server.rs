@@ -5,7 +5,7 @@ use crate::fetch::ItemFetcher;
 use crate::index::IndexHandle;
 use crate::paging::TokenCodec;
 use crate::routes::search::{MISSING_ITEMS_HEADER, NUMBER_MATCHED_HEADER};
-use crate::routes::{self, aggregate, browser, collections, docs, items, landing, mgmt, queryables, search};
+use crate::routes::{self, aggregate, browser, catalogs, collections, docs, items, landing, mgmt, queryables, search};
 use crate::{ApiConfig, AppState};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -66,6 +66,9 @@ pub fn router(state: AppState) -> Router {
             "/collections/{collection_id}/sortables",
             get(queryables::collection_sortables),
         )
+        .route("/children", get(catalogs::root_children))
+        .route("/catalogs/{catalog_key}", get(catalogs::get))
+        .route("/catalogs/{catalog_key}/children", get(catalogs::children))
         .route("/queryables", get(queryables::global_queryables))
         .route("/sortables", get(queryables::global_sortables))
         .route("/search", get(search::get).post(search::post))

@@ -17,6 +17,7 @@
 //! - [`sort_index`]: sort permutations over one or several keys.
 //! - [`aggregate`]: the aggregation extension's counts.
 //! - [`collections`]: collection search, the same SQL over a table of the collections.
+//! - [`tree`]: the catalog tree and the items each of its nodes links (browsing).
 //! - [`sql`]: the same searches as DuckDB SQL: the reference translation,
 //!   the path before the directory is ready, and the fallback for filters
 //!   the columns do not cover. [`pool`]: the DuckDB connections.
@@ -37,6 +38,7 @@ pub mod search;
 pub mod sort;
 mod sort_index;
 pub mod sql;
+pub mod tree;
 
 pub use engine::{Engine, Options, Request, RowValues};
 pub use error::{Error, Result};

@@ -15,12 +15,14 @@ pub enum Error {
     #[error("invalid manifest: {0}")]
     Manifest(String),
     /// The manifest was written by an incompatible version of the format.
-    #[error("unsupported index format version {found} (this build reads version {expected})")]
+    #[error("unsupported index format version {found} (this build reads versions {oldest} to {newest})")]
     UnsupportedVersion {
         /// The version in the manifest.
         found: u32,
-        /// The version this build understands.
-        expected: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
+        /// The version this build writes (the newest it reads).
+        newest: u32,
     },
     /// Reading a manifest by URI failed.
     #[error(transparent)]

@@ -1,7 +1,8 @@
 //! The stac-indexed index contract, shared by the indexer and the API.
 //!
 //! An index version is a directory of Parquet files (items, collections,
-//! errors) and a `manifest.json` that names them. This crate defines the
+//! errors, the catalog tree and its item links) and a `manifest.json` that
+//! names them. This crate defines the
 //! [`Manifest`], the [`IndexConfig`] (which item properties become typed
 //! columns, and which are queryable or sortable), the Arrow schema of the
 //! items table ([`schema`]) and the GeoJSON to WKB encoding ([`geometry`]).
@@ -17,8 +18,17 @@ pub use config::{FieldConfig, FieldType, IndexConfig, JsonPath};
 pub use error::{Error, Result};
 pub use manifest::{CatalogInfo, Changes, Counts, FileEntry, Files, Manifest};
 
-/// The version of the index format this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the index format this crate writes.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version this crate still reads: version 1 has no
+/// catalog tree (its readers see the collections as the root's children).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+
+/// The most item links of one catalog or collection that the index keeps
+/// (in the links table); a document that links more is served with the
+/// item links of its source document.
+pub const MAX_INDEXED_ITEM_LINKS: u64 = 1_000;
 
 use sha2::{Digest, Sha256};
 

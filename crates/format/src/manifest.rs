@@ -1,6 +1,6 @@
 //! manifest.json: the switch that names one whole index version.
 
-use crate::{Error, FORMAT_VERSION, IndexConfig, Result};
+use crate::{Error, FORMAT_VERSION, IndexConfig, OLDEST_READABLE_VERSION, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stac_indexed_io::{Io, Uri};
@@ -57,6 +57,14 @@ pub struct Files {
     pub collections: FileEntry,
     /// The errors table.
     pub errors: FileEntry,
+    /// The catalog tree: the root, its catalogs and collections (format 2;
+    /// `None` in a version 1 index).
+    #[serde(default)]
+    pub tree: Option<FileEntry>,
+    /// The item links of each tree node that links at most
+    /// [`crate::MAX_INDEXED_ITEM_LINKS`] items (format 2).
+    #[serde(default)]
+    pub links: Option<FileEntry>,
 }
 
 /// One data file.
@@ -107,10 +115,11 @@ impl Manifest {
     /// Parses a manifest and checks its format version.
     pub fn from_json(bytes: &[u8]) -> Result<Manifest> {
         let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
-        if manifest.format_version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&manifest.format_version) {
             return Err(Error::UnsupportedVersion {
                 found: manifest.format_version,
-                expected: FORMAT_VERSION,
+                oldest: OLDEST_READABLE_VERSION,
+                newest: FORMAT_VERSION,
             });
         }
         manifest.config.validate()?;
@@ -155,6 +164,8 @@ mod tests {
                 items: entry("versions/x/items.parquet"),
                 collections: entry("versions/x/collections.parquet"),
                 errors: entry("versions/x/errors.parquet"),
+                tree: Some(entry("versions/x/tree.parquet")),
+                links: Some(entry("versions/x/links.parquet")),
             },
             counts: Counts::default(),
             changes: Some(Changes::default()),
@@ -174,5 +185,17 @@ mod tests {
         let error = Manifest::from_json(other.to_json().as_bytes()).unwrap_err();
         assert!(matches!(error, Error::UnsupportedVersion { found: 99, .. }));
         assert!(Manifest::from_json(b"{\"format_version\": 1}").is_err());
+    }
+
+    #[test]
+    fn a_version_1_manifest_reads_without_a_tree() {
+        let mut old = serde_json::to_value(manifest()).unwrap();
+        old["format_version"] = 1.into();
+        let files = old["files"].as_object_mut().unwrap();
+        files.remove("tree");
+        files.remove("links");
+        let read = Manifest::from_json(old.to_string().as_bytes()).unwrap();
+        assert_eq!(read.format_version, 1);
+        assert_eq!((read.files.tree, read.files.links), (None, None));
     }
 }

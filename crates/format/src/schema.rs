@@ -33,12 +33,32 @@ pub const CONTENT_HASH: &str = "content_hash";
 /// Lower-cased title, description and keywords, for free-text search.
 pub const SEARCH_TEXT: &str = "search_text";
 
+/// The staged items only (not published): the URI of the catalog or
+/// collection whose links led to the item, for the links table.
+pub const OWNER: &str = "stac_indexed_owner";
+
 /// The collections table: id, title, whole JSON, URI, item count.
 pub const COLLECTION_TITLE: &str = "title";
 /// The collection document as JSON text (its `item` and `child` links removed).
 pub const COLLECTION_JSON: &str = "json";
 /// How many items the index holds for the collection.
 pub const ITEM_COUNT: &str = "item_count";
+
+/// The tree and links tables: a node's row number in the tree table (the
+/// root is 0).
+pub const NODE_ROW: &str = "node";
+/// The tree table: the parent node's row number (null for the root).
+pub const NODE_PARENT: &str = "parent";
+/// The tree table: `catalog` or `collection`.
+pub const NODE_KIND: &str = "kind";
+/// The tree table: the node's name in API URLs (`/catalogs/{key}`,
+/// `/collections/{key}`): a collection's id, a catalog's id made unique.
+pub const NODE_KEY: &str = "key";
+/// The tree table: the node's description.
+pub const NODE_DESCRIPTION: &str = "description";
+/// The tree table: whether the links table holds the node's item links
+/// (false when it links more than [`crate::MAX_INDEXED_ITEM_LINKS`]).
+pub const ITEMS_IN_INDEX: &str = "items_in_index";
 
 /// The errors table: the URI that failed.
 pub const ERROR_URI: &str = "uri";
@@ -70,6 +90,7 @@ pub const RESERVED_COLUMNS: &[&str] = &[
     "links",
     "assets",
     "type",
+    OWNER,
     // Names DuckDB uses while the indexer sorts rows.
     "file_row_number",
     "dup_rank",
@@ -99,7 +120,8 @@ pub fn field_data_type(field_type: FieldType) -> DataType {
     }
 }
 
-/// The items table as the indexer writes rows, before sorting (no `seq` yet).
+/// The items table as the indexer writes rows, before sorting: no `seq`
+/// yet, and a last column [`OWNER`] that the published table drops.
 pub fn staged_items_schema(config: &IndexConfig) -> Schema {
     let mut fields = vec![
         Field::new(COLLECTION, DataType::Utf8, false),
@@ -122,6 +144,7 @@ pub fn staged_items_schema(config: &IndexConfig) -> Schema {
             .iter()
             .map(|f| Field::new(&f.name, field_data_type(f.field_type), true)),
     );
+    fields.push(Field::new(OWNER, DataType::Utf8, false));
     Schema::new(fields)
 }
 
@@ -143,6 +166,25 @@ pub fn collections_schema() -> Schema {
         Field::new(COLLECTION_JSON, DataType::Utf8, false),
         Field::new(HREF, DataType::Utf8, false),
         Field::new(ITEM_COUNT, DataType::Int64, false),
+    ])
+}
+
+/// The tree table: one row per catalog and collection of the crawled
+/// tree, the root first, parents before their children, siblings in the
+/// order their parent links them.
+pub fn tree_schema() -> Schema {
+    Schema::new(vec![
+        Field::new(NODE_ROW, DataType::Int64, false),
+        Field::new(NODE_PARENT, DataType::Int64, true),
+        Field::new(NODE_KIND, DataType::Utf8, false),
+        Field::new(NODE_KEY, DataType::Utf8, false),
+        Field::new(ID, DataType::Utf8, false),
+        Field::new(COLLECTION_TITLE, DataType::Utf8, true),
+        Field::new(NODE_DESCRIPTION, DataType::Utf8, true),
+        Field::new(HREF, DataType::Utf8, false),
+        Field::new(COLLECTION_JSON, DataType::Utf8, true),
+        Field::new(ITEM_COUNT, DataType::Int64, false),
+        Field::new(ITEMS_IN_INDEX, DataType::Boolean, false),
     ])
 }
 

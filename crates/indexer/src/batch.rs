@@ -73,6 +73,7 @@ impl RowBatcher {
         for (index, field_type) in self.field_types.iter().enumerate() {
             columns.push(field_column(*field_type, rows.iter().map(|r| &r.fields[index])));
         }
+        columns.push(string(|r| Some(&r.owner)));
         RecordBatch::try_new(self.schema.clone(), columns)
     }
 }

@@ -13,6 +13,7 @@ use crate::document::{self, Document, DocumentKind, RawLink};
 use crate::item::{self, Extracted};
 use crate::report::{ErrorKind, ErrorRecord};
 use crate::staging::StagingWriter;
+use crate::tree::{NodeKind, NodeRecord};
 use crate::{Error, Progress, Result};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -43,6 +44,8 @@ pub(crate) struct CollectionRecord {
 pub(crate) struct CrawlOutput {
     pub catalog: CatalogInfo,
     pub collections: Vec<CollectionRecord>,
+    /// Every catalog and collection read (the root among them), in the order found.
+    pub tree: Vec<NodeRecord>,
     pub errors: Vec<ErrorRecord>,
     pub documents: u64,
 }
@@ -61,6 +64,9 @@ struct Task {
     parent: Option<Arc<str>>,
     /// The id of the collection that linked here, for items without a `collection`.
     collection: Option<Arc<str>>,
+    /// The URI of the catalog or collection whose links led here (through
+    /// `item`, `items` and `next` links); `None` for catalogs and collections.
+    owner: Option<Arc<str>>,
     /// List a directory or prefix instead of fetching a document.
     list: bool,
 }
@@ -70,6 +76,7 @@ struct ItemLinks {
     base: Uri,
     parent: Arc<str>,
     collection: Option<Arc<str>>,
+    owner: Option<Arc<str>>,
     hrefs: std::vec::IntoIter<String>,
 }
 
@@ -82,6 +89,7 @@ struct Outcome {
     rows: Vec<item::ItemRow>,
     errors: Vec<ErrorRecord>,
     collection: Option<CollectionRecord>,
+    tree_node: Option<NodeRecord>,
 }
 
 /// The crawl loop's own state.
@@ -123,6 +131,7 @@ pub(crate) async fn crawl(
         output: CrawlOutput {
             catalog,
             collections: Vec::new(),
+            tree: Vec::new(),
             errors: Vec::new(),
             documents: 0,
         },
@@ -134,6 +143,7 @@ pub(crate) async fn crawl(
         uri: root.clone(),
         parent: None,
         collection: None,
+        owner: None,
         list: false,
     };
     crawl.seen.insert(uri_key(root));
@@ -185,6 +195,7 @@ impl Crawl<'_> {
                         uri,
                         parent: Some(links.parent.clone()),
                         collection: links.collection.clone(),
+                        owner: links.owner.clone(),
                         list: false,
                     });
                 }
@@ -226,6 +237,7 @@ impl Crawl<'_> {
             }
         }
         if follow_links {
+            self.output.tree.extend(outcome.tree_node);
             if let Some(links) = outcome.item_links {
                 self.pending_items += links.hrefs.len();
                 self.items.push_back(links);
@@ -315,6 +327,7 @@ async fn list(context: &Context, task: &Task) -> Outcome {
                 base: task.uri.clone(),
                 parent: Arc::from(task.uri.as_str()),
                 collection: task.collection.clone(),
+                owner: task.owner.clone(),
                 hrefs: uris
                     .into_iter()
                     .filter(document::is_json_name)
@@ -339,17 +352,25 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
             let hash = stac_indexed_format::content_hash(&bytes);
             outcome.add_item(context, task, &document.json, hash, task.uri.to_string());
         }
-        Some(DocumentKind::Catalog) => outcome.follow(task, document.links, None),
+        Some(DocumentKind::Catalog) => {
+            let mut node = node_record(task, &document.json, NodeKind::Catalog);
+            node.json = Some(document.json.to_string());
+            node.children = outcome.follow(task, document.links, None, Some(Arc::from(task.uri.as_str())));
+            outcome.tree_node = Some(node);
+        }
         Some(DocumentKind::Collection) => match document.json.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
                 let id: Arc<str> = Arc::from(id);
+                let mut node = node_record(task, &document.json, NodeKind::Collection);
                 outcome.collection = Some(CollectionRecord {
                     id: id.to_string(),
-                    title: document.json.get("title").and_then(Value::as_str).map(str::to_string),
+                    title: node.title.clone(),
                     json: document.json.to_string(),
                     href: task.uri.to_string(),
                 });
-                outcome.follow(task, document.links, Some(id));
+                let owner = Some(Arc::from(task.uri.as_str()));
+                node.children = outcome.follow(task, document.links, Some(id), owner);
+                outcome.tree_node = Some(node);
             }
             _ => outcome.push_error(task, ErrorKind::NotStac, "a collection without an id".into()),
         },
@@ -360,7 +381,7 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
                 let hash = stac_indexed_format::content_hash(stac_indexed_format::canonical_json(feature).as_bytes());
                 outcome.add_item(context, task, feature, hash, href);
             }
-            outcome.follow(task, document.links, task.collection.clone());
+            outcome.follow(task, document.links, task.collection.clone(), task.owner.clone());
         }
         None => outcome.push_error(
             task,
@@ -369,6 +390,20 @@ fn process(context: &Context, task: &Task, bytes: Bytes, document: Document) -> 
         ),
     }
     outcome
+}
+
+/// A catalog or collection as a tree node (its json and children are set by the caller).
+fn node_record(task: &Task, json: &Value, kind: NodeKind) -> NodeRecord {
+    let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_string);
+    NodeRecord {
+        href: task.uri.to_string(),
+        kind,
+        id: text("id").unwrap_or_default(),
+        title: text("title"),
+        description: text("description"),
+        json: None,
+        children: Vec::new(),
+    }
 }
 
 /// Where an item inside an ItemCollection can be fetched again: its absolute
@@ -385,11 +420,12 @@ fn feature_href(feature: &Value, page: &Uri) -> String {
 }
 
 impl Task {
-    fn child(&self, parent: &Arc<str>, uri: Uri, collection: Option<Arc<str>>, list: bool) -> Task {
+    fn child(parent: &Arc<str>, uri: Uri, collection: Option<Arc<str>>, owner: Option<Arc<str>>, list: bool) -> Task {
         Task {
             uri,
             parent: Some(parent.clone()),
             collection,
+            owner,
             list,
         }
     }
@@ -426,7 +462,15 @@ impl Outcome {
     }
 
     fn add_item(&mut self, context: &Context, task: &Task, item: &Value, hash: String, href: String) {
-        match item::extract(item, hash, href.clone(), task.collection.as_deref(), &context.config) {
+        let owner = task.owner.clone().unwrap_or_else(|| Arc::from(""));
+        match item::extract(
+            item,
+            hash,
+            href.clone(),
+            task.collection.as_deref(),
+            owner,
+            &context.config,
+        ) {
             Ok(Extracted { row, warnings }) => {
                 for warning in warnings {
                     self.push_error_at(href.clone(), task, ErrorKind::PropertyType, warning);
@@ -438,9 +482,17 @@ impl Outcome {
     }
 
     /// Queues the document's child, items and next links; keeps its item
-    /// links unresolved until they are dispatched.
-    fn follow(&mut self, task: &Task, links: Vec<RawLink>, collection: Option<Arc<str>>) {
+    /// links unresolved until they are dispatched. The items they lead to
+    /// belong to `owner` in the tree. Returns the child links, resolved.
+    fn follow(
+        &mut self,
+        task: &Task,
+        links: Vec<RawLink>,
+        collection: Option<Arc<str>>,
+        owner: Option<Arc<str>>,
+    ) -> Vec<String> {
         let parent: Arc<str> = Arc::from(task.uri.as_str());
+        let mut children = Vec::new();
         let mut item_hrefs = Vec::new();
         for RawLink { rel, href, method } in links {
             if rel == "item" {
@@ -455,13 +507,18 @@ impl Outcome {
                 }
             };
             match rel.as_str() {
-                "child" => self.nodes.push(task.child(&parent, target, None, false)),
+                "child" => {
+                    children.push(target.to_string());
+                    self.nodes.push(Task::child(&parent, target, None, None, false));
+                }
                 "items" => {
                     let list = document::is_listable(&target);
-                    self.nodes.push(task.child(&parent, target, collection.clone(), list));
+                    let task = Task::child(&parent, target, collection.clone(), owner.clone(), list);
+                    self.nodes.push(task);
                 }
                 _ if method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case("GET")) => {
-                    self.nodes.push(task.child(&parent, target, collection.clone(), false));
+                    let task = Task::child(&parent, target, collection.clone(), owner.clone(), false);
+                    self.nodes.push(task);
                 }
                 _ => self.push_link_error(
                     target.to_string(),
@@ -475,8 +532,10 @@ impl Outcome {
                 base: task.uri.clone(),
                 parent,
                 collection,
+                owner,
                 hrefs: item_hrefs.into_iter(),
             });
         }
+        children
     }
 }

@@ -3,14 +3,15 @@
 //! DuckDB sorts out of core (bounded memory, spilling to the work directory),
 //! so the published file can be clustered by collection and datetime however
 //! many items there are. The same connection finds duplicate ids and items of
-//! unknown collections, counts items per collection and, when there is a
-//! previous version, compares content hashes.
+//! unknown collections, counts items per collection and per tree node,
+//! writes the links table and, when there is a previous version, compares
+//! content hashes.
 
 use crate::Result;
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
-use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, SEQ, START_DATETIME};
-use stac_indexed_format::{Changes, sql_path};
+use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, NODE_ROW, OWNER, SEQ, START_DATETIME};
+use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -29,24 +30,40 @@ pub(crate) struct Finalized {
     pub items_path: PathBuf,
     pub items: u64,
     pub item_counts: HashMap<String, u64>,
+    /// The links table: the items of each tree node that links at most
+    /// [`MAX_INDEXED_ITEM_LINKS`].
+    pub links_path: PathBuf,
+    /// Its rows.
+    pub links: u64,
+    /// Items per tree node, by row.
+    pub node_item_counts: Vec<u64>,
     pub errors: Vec<ErrorRecord>,
     pub changes: Option<Changes>,
 }
 
 /// Sorts `staged` into `<work>/items.parquet`, dropping rows of collections not
-/// in `collections` and all but the first (by href) of duplicate ids.
+/// in `collections` and all but the first (by href) of duplicate ids, and
+/// writes `<work>/links.parquet` for the tree nodes `tree_hrefs` (by row).
 pub(crate) fn finalize(
     work: &Path,
     staged: &Path,
     collections: &[String],
+    tree_hrefs: &[String],
     previous_items: Option<&Path>,
 ) -> Result<Finalized> {
     let connection = open(work)?;
-    connection.execute_batch("CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY)")?;
+    connection.execute_batch(
+        "CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY);
+         CREATE TEMP TABLE tree (row BIGINT, href VARCHAR PRIMARY KEY);",
+    )?;
     {
         let mut appender = connection.appender("crawled_collections")?;
         for id in collections {
             appender.append_row([id])?;
+        }
+        let mut appender = connection.appender("tree")?;
+        for (row, href) in tree_hrefs.iter().enumerate() {
+            appender.append_row(duckdb::params![row as i64, href])?;
         }
     }
     let staged = sql_path(staged);
@@ -70,12 +87,14 @@ pub(crate) fn finalize(
                  AND {HREF} NOT IN (SELECT {HREF} FROM dropped)
                ORDER BY {COLLECTION}, coalesce({DATETIME}, {START_DATETIME}) DESC NULLS LAST, {ID})
            TO {sorted} (FORMAT parquet, COMPRESSION uncompressed);
-         COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number)
+         COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number, {OWNER})
                FROM read_parquet({sorted}, file_row_number = true))
            TO {items} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
         sorted = sql_path(&sorted),
         items = sql_path(&items_path),
     ))?;
+    let links_path = work.join("links.parquet");
+    let (node_item_counts, links) = write_links(&connection, &sorted, &links_path, tree_hrefs.len())?;
     let _ = std::fs::remove_file(&sorted);
     let item_counts = item_counts(&connection, &items_path)?;
     let items = item_counts.values().sum();
@@ -86,9 +105,39 @@ pub(crate) fn finalize(
         items_path,
         items,
         item_counts,
+        links_path,
+        links,
+        node_item_counts,
         errors,
         changes,
     })
+}
+
+/// Counts the items of each tree node and writes the links table (node
+/// row, collection, id; by node, then in `seq` order) for the nodes with
+/// at most [`MAX_INDEXED_ITEM_LINKS`]. Returns the counts by row and the
+/// rows written.
+fn write_links(connection: &Connection, sorted: &Path, links: &Path, nodes: usize) -> Result<(Vec<u64>, u64)> {
+    let sorted = sql_path(sorted);
+    connection.execute_batch(&format!(
+        "CREATE TEMP VIEW owned AS
+           SELECT t.row AS {NODE_ROW}, s.{COLLECTION}, s.{ID}, s.file_row_number AS position
+           FROM read_parquet({sorted}, file_row_number = true) s JOIN tree t ON s.{OWNER} = t.href;
+         CREATE TEMP TABLE node_counts AS SELECT {NODE_ROW}, count(*) AS n FROM owned GROUP BY ALL;
+         COPY (SELECT {NODE_ROW}, {COLLECTION}, {ID} FROM owned
+               WHERE {NODE_ROW} IN (SELECT {NODE_ROW} FROM node_counts WHERE n <= {MAX_INDEXED_ITEM_LINKS})
+               ORDER BY {NODE_ROW}, position)
+           TO {links} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
+        links = sql_path(links),
+    ))?;
+    let mut counts = vec![0; nodes];
+    let mut statement = connection.prepare(&format!("SELECT {NODE_ROW}, n FROM node_counts"))?;
+    for row in statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
+        let (node, n) = row?;
+        counts[node as usize] = n as u64;
+    }
+    let written = counts.iter().filter(|n| **n <= MAX_INDEXED_ITEM_LINKS).sum();
+    Ok((counts, written))
 }
 
 fn open(work: &Path) -> Result<Connection> {

@@ -5,6 +5,7 @@ use chrono::DateTime;
 use serde_json::Value;
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 use stac_indexed_format::{FieldConfig, FieldType, IndexConfig};
+use std::sync::Arc;
 
 /// The indexed form of one item.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +22,9 @@ pub(crate) struct ItemRow {
     pub search_text: Option<String>,
     /// One value per configured field, in config order.
     pub fields: Vec<FieldValue>,
+    /// The URI of the catalog or collection whose links led to the item
+    /// (empty when none did).
+    pub owner: Arc<str>,
 }
 
 /// The value of a configured field.
@@ -60,12 +64,14 @@ fn reject(kind: ErrorKind, message: impl Into<String>) -> Rejection {
 /// Checks an item enough to index it and extracts its row.
 ///
 /// `parent_collection` is the id of the collection that linked the item, used
-/// when the item has no `collection` field.
+/// when the item has no `collection` field; `owner` the catalog or
+/// collection whose links led to it.
 pub(crate) fn extract(
     item: &Value,
     hash: String,
     href: String,
     parent_collection: Option<&str>,
+    owner: Arc<str>,
     config: &IndexConfig,
 ) -> Result<Extracted, Rejection> {
     let id = match item.get("id") {
@@ -130,6 +136,7 @@ pub(crate) fn extract(
             content_hash: hash,
             search_text: search_text(properties),
             fields,
+            owner,
         },
         warnings,
     })
@@ -261,7 +268,14 @@ mod tests {
     }
 
     fn extract_item(item: &Value) -> Result<Extracted, Rejection> {
-        extract(item, "h".into(), "file:///x.json".into(), Some("parent"), &config())
+        extract(
+            item,
+            "h".into(),
+            "file:///x.json".into(),
+            Some("parent"),
+            "".into(),
+            &config(),
+        )
     }
 
     #[test]
@@ -361,7 +375,7 @@ mod tests {
         }
         let mut orphan = item();
         orphan.as_object_mut().unwrap().remove("collection");
-        let rejection = extract(&orphan, "h".into(), "u".into(), None, &config()).unwrap_err();
+        let rejection = extract(&orphan, "h".into(), "u".into(), None, "".into(), &config()).unwrap_err();
         assert_eq!(rejection.kind, ErrorKind::InvalidItem);
     }
 }

@@ -3,8 +3,8 @@
 //! [`index`] crawls from a root catalog (files, http(s), s3, mixed), extracts
 //! one row per item, streams rows into a staging Parquet file, then lets
 //! DuckDB sort them into the published layout (rows clustered by collection
-//! and datetime, a dense `seq` sort key), writes the collections and errors
-//! tables and publishes the version: data files first, the manifest last.
+//! and datetime, a dense `seq` sort key), writes the collections, errors,
+//! catalog tree and item links tables and publishes the version: data files first, the manifest last.
 //! [`gc`] removes old versions. docs/index-format.md is the contract.
 
 mod batch;
@@ -20,6 +20,7 @@ mod progress;
 mod publish;
 mod report;
 mod staging;
+mod tree;
 
 pub use error::{Error, Result};
 pub use gc::{GcReport, gc};

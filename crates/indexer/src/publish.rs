@@ -6,15 +6,16 @@ use crate::finalize::{Finalized, finalize};
 use crate::options::{IndexOptions, Source};
 use crate::report::{ErrorRecord, IndexReport};
 use crate::staging::{StagingWriter, write_file};
+use crate::tree::{self, TreeNode};
 use crate::{Error, Progress, Result};
 use arrow_array::RecordBatch;
-use arrow_array::builder::{Int64Builder, StringBuilder};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
 use bytes::Bytes;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use stac_indexed_format::manifest::MANIFEST_FILE;
-use stac_indexed_format::schema::{collections_schema, errors_schema, staged_items_schema};
-use stac_indexed_format::{Counts, FORMAT_VERSION, FileEntry, Files, Manifest};
+use stac_indexed_format::schema::{collections_schema, errors_schema, staged_items_schema, tree_schema};
+use stac_indexed_format::{Counts, FORMAT_VERSION, FileEntry, Files, MAX_INDEXED_ITEM_LINKS, Manifest};
 use stac_indexed_io::{Io, Scheme, Uri};
 use std::collections::HashMap;
 use std::io::Read;
@@ -63,9 +64,17 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
         None => None,
     };
     let collection_ids: Vec<String> = crawled.collections.iter().map(|c| c.id.clone()).collect();
+    let tree = tree::assemble(root.as_str(), crawled.tree);
+    let tree_hrefs: Vec<String> = tree.iter().map(|node| node.record.href.clone()).collect();
     let work_path = work.path().to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
-        finalize(&work_path, &staged_path, &collection_ids, previous_items.as_deref())
+        finalize(
+            &work_path,
+            &staged_path,
+            &collection_ids,
+            &tree_hrefs,
+            previous_items.as_deref(),
+        )
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
@@ -82,8 +91,8 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     }
 
     let index_id = new_index_id();
-    let tables = write_tables(work.path(), &crawled.collections, &finalized, &errors)?;
-    let files = upload(&io, &out, &index_id, &finalized.items_path, &tables).await?;
+    let tables = write_tables(work.path(), &crawled.collections, &tree, &finalized, &errors)?;
+    let files = upload(&io, &out, &index_id, &finalized, &tables).await?;
     let counts = Counts {
         documents: crawled.documents,
         items: finalized.items,
@@ -154,15 +163,17 @@ fn work_dir(parent: Option<&Path>) -> Result<tempfile::TempDir> {
         .map_err(|e| Error::local(&parent, e))
 }
 
-/// The local collections and errors tables.
+/// The local collections, errors and tree tables.
 struct Tables {
     collections: (PathBuf, u64),
     errors: (PathBuf, u64),
+    tree: (PathBuf, u64),
 }
 
 fn write_tables(
     work: &Path,
     collections: &[CollectionRecord],
+    tree: &[TreeNode],
     finalized: &Finalized,
     errors: &[ErrorRecord],
 ) -> Result<Tables> {
@@ -173,10 +184,59 @@ fn write_tables(
     )?;
     let errors_path = work.join("errors.parquet");
     write_file(&errors_path, &errors_batch(Arc::new(errors_schema()), errors)?)?;
+    let tree_path = work.join("tree.parquet");
+    write_file(&tree_path, &tree_batch(tree, &finalized.node_item_counts)?)?;
     Ok(Tables {
         collections: (collections_path, collections.len() as u64),
         errors: (errors_path, errors.len() as u64),
+        tree: (tree_path, tree.len() as u64),
     })
+}
+
+/// The tree table, in tree order.
+fn tree_batch(tree: &[TreeNode], item_counts: &[u64]) -> Result<RecordBatch> {
+    let mut row = Int64Builder::new();
+    let mut parent = Int64Builder::new();
+    let mut kind = StringBuilder::new();
+    let mut key = StringBuilder::new();
+    let mut id = StringBuilder::new();
+    let mut title = StringBuilder::new();
+    let mut description = StringBuilder::new();
+    let mut href = StringBuilder::new();
+    let mut json = StringBuilder::new();
+    let mut count = Int64Builder::new();
+    let mut in_index = BooleanBuilder::new();
+    for (index, node) in tree.iter().enumerate() {
+        let record = &node.record;
+        let items = item_counts.get(index).copied().unwrap_or(0);
+        row.append_value(index as i64);
+        parent.append_option(node.parent.map(|p| p as i64));
+        kind.append_value(record.kind.as_str());
+        key.append_value(&node.key);
+        id.append_value(&record.id);
+        title.append_option(record.title.as_deref());
+        description.append_option(record.description.as_deref());
+        href.append_value(&record.href);
+        json.append_option(record.json.as_deref());
+        count.append_value(items as i64);
+        in_index.append_value(items <= MAX_INDEXED_ITEM_LINKS);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(tree_schema()),
+        vec![
+            Arc::new(row.finish()),
+            Arc::new(parent.finish()),
+            Arc::new(kind.finish()),
+            Arc::new(key.finish()),
+            Arc::new(id.finish()),
+            Arc::new(title.finish()),
+            Arc::new(description.finish()),
+            Arc::new(href.finish()),
+            Arc::new(json.finish()),
+            Arc::new(count.finish()),
+            Arc::new(in_index.finish()),
+        ],
+    )?)
 }
 
 fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, u64>) -> Result<RecordBatch> {
@@ -207,17 +267,19 @@ fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, 
 }
 
 /// Copies the data files under `versions/<index_id>/` at the output.
-async fn upload(io: &Io, out: &Uri, index_id: &str, items: &Path, tables: &Tables) -> Result<Files> {
+async fn upload(io: &Io, out: &Uri, index_id: &str, finalized: &Finalized, tables: &Tables) -> Result<Files> {
     let version_dir = Manifest::version_dir(index_id);
     let mut entries = Vec::new();
     for (name, path, rows) in [
-        ("items.parquet", items.to_path_buf(), None),
+        ("items.parquet", finalized.items_path.clone(), None),
         (
             "collections.parquet",
             tables.collections.0.clone(),
             Some(tables.collections.1),
         ),
         ("errors.parquet", tables.errors.0.clone(), Some(tables.errors.1)),
+        ("tree.parquet", tables.tree.0.clone(), Some(tables.tree.1)),
+        ("links.parquet", finalized.links_path.clone(), Some(finalized.links)),
     ] {
         let relative = format!("{version_dir}/{name}");
         io.put_file(&out.join(&relative)?, &path).await?;
@@ -234,11 +296,13 @@ async fn upload(io: &Io, out: &Uri, index_id: &str, items: &Path, tables: &Table
         });
     }
     let mut entries = entries.into_iter();
-    let mut next = || entries.next().expect("three files");
+    let mut next = || entries.next().expect("five files");
     Ok(Files {
         items: next(),
         collections: next(),
         errors: next(),
+        tree: Some(next()),
+        links: Some(next()),
     })
 }
 

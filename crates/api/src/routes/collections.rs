@@ -7,6 +7,7 @@
 
 use super::search::{PageLinks, off_runtime, parse_body};
 use super::{base_url, json_response, query_pairs};
+use crate::browse;
 use crate::fetch::RawItem;
 use crate::fields::{Document, Fields};
 use crate::links::{JSON, rewrite_collection};
@@ -151,7 +152,13 @@ async fn search(
         .hits
         .iter()
         .filter_map(|hit| index.collection(&hit.id))
-        .map(|c| project(rewrite_collection(&c.json, &c.href, base, &c.id), fields.as_ref()))
+        .map(|c| {
+            let parent = browse::collection_parent(&index, base, &c.id);
+            project(
+                rewrite_collection(&c.json, &c.href, base, &c.id, parent),
+                fields.as_ref(),
+            )
+        })
         .collect();
     let links = PageLinks {
         base,
@@ -171,19 +178,22 @@ async fn search(
     Ok(json_response(JSON, &body))
 }
 
-/// One collection.
+/// One collection, with its child and item links in the catalog tree.
 #[utoipa::path(get, path = "/collections/{collectionId}", tag = "Collections",
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "The collection", content_type = "application/json"),
-              (status = 404, description = "No such collection")))]
+              (status = 404, description = "No such collection"),
+              (status = 502, description = "The collection links too many items for the index and its source cannot be read")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let index = state.index.current();
     let collection = index
         .collection(&id)
         .ok_or_else(|| Error::NotFound(format!("collection {id:?} does not exist")))?;
     let base = base_url(&headers, &state);
-    Ok(json_response(
-        "application/json",
-        &rewrite_collection(&collection.json, &collection.href, &base, &collection.id),
-    ))
+    let parent = browse::collection_parent(&index, &base, &id);
+    let mut document = rewrite_collection(&collection.json, &collection.href, &base, &collection.id, parent);
+    if let (Some(position), Some(Value::Array(links))) = (index.tree.collection(&id), document.get_mut("links")) {
+        links.extend(browse::tree_links(&state, &index, &base, position).await?);
+    }
+    Ok(json_response("application/json", &document))
 }

@@ -1,13 +1,17 @@
 //! `/` and `/conformance`.
 
 use super::aggregate::{self, AGGREGATE_REL, AGGREGATIONS_REL};
+use super::catalogs::CHILDREN_REL;
 use super::{base_url, json_response};
-use crate::AppState;
+use crate::browse::{child_links, landing_children, tree_links};
+use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link};
+use crate::{AppState, Result};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
+use stac_indexed_engine::tree::NodeKind;
 
 /// The conformance classes implemented, exactly.
 pub(crate) const CONFORMANCE: &[&str] = &[
@@ -51,7 +55,21 @@ pub(crate) const CONFORMANCE: &[&str] = &[
     aggregate::CONFORMANCE,
     "https://api.stacspec.org/v0.3.0/aggregation#filter",
     "https://api.stacspec.org/v0.3.0/aggregation#query",
+    "https://api.stacspec.org/v1.0.0/children",
 ];
+
+/// The browseable class: advertised when the index holds the catalog tree
+/// and its item links (format 2), so every item is reachable by links.
+const BROWSEABLE: &str = "https://api.stacspec.org/v1.0.0/browseable";
+
+/// The conformance classes an index version is served with.
+fn conformance_classes(index: &IndexVersion) -> Vec<&'static str> {
+    let mut classes = CONFORMANCE.to_vec();
+    if index.tree.is_complete() {
+        classes.push(BROWSEABLE);
+    }
+    classes
+}
 
 /// The media type of the OpenAPI document.
 pub(crate) const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -59,7 +77,7 @@ pub(crate) const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 /// The landing page.
 #[utoipa::path(get, path = "/", tag = "Core",
     responses((status = 200, description = "The landing page: a STAC Catalog with links to everything else", content_type = "application/json")))]
-pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let index = state.index.current();
     let base = base_url(&headers, &state);
     let catalog = &index.manifest.catalog;
@@ -78,18 +96,16 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         json!({"rel": AGGREGATE_REL, "href": base.href(&["aggregate"]), "type": JSON, "method": "GET"}),
         json!({"rel": AGGREGATE_REL, "href": base.href(&["aggregate"]), "type": JSON, "method": "POST"}),
         link(AGGREGATIONS_REL, base.href(&["aggregations"]), JSON),
+        link(CHILDREN_REL, base.href(&["children"]), JSON),
     ];
     if config.browser_dir.is_some() {
         let mut browser = link("alternate", base.href(&["browser", ""]), "text/html");
         browser["title"] = Value::String("STAC Browser".into());
         links.push(browser);
     }
-    for collection in &index.collections {
-        let mut child = link("child", base.href(&["collections", &collection.id]), JSON);
-        if let Some(title) = &collection.title {
-            child["title"] = Value::String(title.clone());
-        }
-        links.push(child);
+    match index.tree.root().kind {
+        NodeKind::Catalog => links.extend(tree_links(&state, &index, &base, 0).await?),
+        NodeKind::Collection => links.extend(child_links(&index, &base, &landing_children(&index))),
     }
     let body = json!({
         "type": "Catalog",
@@ -98,10 +114,10 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         "title": config.title.clone().or_else(|| catalog.title.clone()).unwrap_or_else(|| "stac-indexed".into()),
         "description": config.description.clone().or_else(|| catalog.description.clone())
             .unwrap_or_else(|| "A STAC API served from a Parquet index".into()),
-        "conformsTo": CONFORMANCE,
+        "conformsTo": conformance_classes(&index),
         "links": links,
     });
-    json_response("application/json", &body)
+    Ok(json_response("application/json", &body))
 }
 
 fn non_empty(text: &str, default: &str) -> String {
@@ -115,6 +131,7 @@ fn non_empty(text: &str, default: &str) -> String {
 /// The conformance classes.
 #[utoipa::path(get, path = "/conformance", tag = "Core",
     responses((status = 200, description = "The conformance classes this API implements", content_type = "application/json")))]
-pub(crate) async fn conformance() -> Response {
-    json_response("application/json", &json!({"conformsTo": CONFORMANCE}))
+pub(crate) async fn conformance(State(state): State<AppState>) -> Response {
+    let index = state.index.current();
+    json_response("application/json", &json!({"conformsTo": conformance_classes(&index)}))
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod browser;
+pub(crate) mod catalogs;
 pub(crate) mod collections;
 pub(crate) mod docs;
 pub(crate) mod items;
