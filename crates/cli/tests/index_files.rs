@@ -52,7 +52,7 @@ fn the_sample_catalog_indexes_completely() {
     assert_eq!(summary["status"], "ok");
 
     let manifest = manifest(out.path());
-    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["format_version"], 2);
     assert_eq!(manifest["counts"]["items"], 50);
     assert_eq!(manifest["counts"]["collections"], 3);
     assert_eq!(manifest["counts"]["errors"], 0);
@@ -67,7 +67,7 @@ fn the_sample_catalog_indexes_completely() {
     );
     let index_id = manifest["index_id"].as_str().unwrap();
     assert_eq!(summary["report"]["index_id"], index_id);
-    for name in ["items", "collections", "errors"] {
+    for name in ["items", "collections", "errors", "tree", "links"] {
         let entry = &manifest["files"][name];
         assert_eq!(entry["path"], format!("versions/{index_id}/{name}.parquet"));
         let bytes = std::fs::read(out.path().join(entry["path"].as_str().unwrap())).unwrap();
@@ -90,6 +90,101 @@ fn the_sample_catalog_indexes_completely() {
     assert!(ordered.iter().all(|ok| ok == "true"), "{ordered:?}");
     let hrefs = column(&format!("SELECT href FROM read_parquet('{items}')"));
     assert!(hrefs.iter().all(|h| h.starts_with("file:///") && h.ends_with(".json")));
+    let columns = column(&format!("SELECT name FROM parquet_schema('{items}')"));
+    assert!(
+        !columns.iter().any(|c| c.contains("owner")),
+        "the staging-only column is not published: {columns:?}"
+    );
+}
+
+/// The number of `item` links of a sample document.
+fn item_links_of(path: &str) -> usize {
+    let document = read_json(&sample_data().join(path));
+    document["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "item")
+        .count()
+}
+
+#[test]
+fn the_catalog_tree_and_its_item_links_are_kept() {
+    let out = tempfile::tempdir().unwrap();
+    index(&sample_data().join("catalog.json"), out.path(), &[]);
+    let tree = query(&format!(
+        "SELECT node, parent, kind, key, id, title, item_count, items_in_index, json IS NOT NULL,
+                href LIKE 'file:///%.json'
+         FROM read_parquet('{}') ORDER BY node",
+        table(out.path(), "tree")
+    ));
+    let row = |node: &str, parent: &str, kind: &str, key: &str, title: &str, items: usize, json: bool| {
+        let strings = [node, parent, kind, key, key, title];
+        let mut row: Vec<String> = strings.iter().map(|s| s.to_string()).collect();
+        row.extend([items.to_string(), "true".into(), json.to_string(), "true".into()]);
+        row
+    };
+    assert_eq!(
+        tree,
+        vec![
+            row(
+                "0",
+                "NULL",
+                "catalog",
+                "stac-indexed-sample",
+                "stac-indexed sample catalog",
+                0,
+                true
+            ),
+            row("1", "0", "catalog", "optical", "Optical imagery", 0, true),
+            row(
+                "2",
+                "0",
+                "collection",
+                "sentinel-1-grd",
+                "Sentinel-1 GRD (sample)",
+                item_links_of("radar/collection.json"),
+                false
+            ),
+            row(
+                "3",
+                "1",
+                "collection",
+                "sentinel-2-l2a",
+                "Sentinel-2 Level-2A (sample)",
+                item_links_of(&format!("{S2}/collection.json")),
+                false
+            ),
+            row(
+                "4",
+                "1",
+                "collection",
+                "landsat-c2-l2",
+                "Landsat Collection 2 Level-2 (sample)",
+                item_links_of("optical/landsat-c2-l2/collection.json"),
+                false
+            ),
+        ]
+    );
+    // Every item is linked by its collection's node, in the items table's order.
+    let links = table(out.path(), "links");
+    let items = table(out.path(), "items");
+    let misplaced = column(&format!(
+        "SELECT count(*) FROM read_parquet('{links}') l JOIN read_parquet('{}') t USING (node)
+         WHERE t.key <> l.collection",
+        table(out.path(), "tree")
+    ));
+    assert_eq!(misplaced, vec!["0"]);
+    let in_order = column(&format!(
+        "SELECT (SELECT list(collection || '/' || id) FROM read_parquet('{links}'))
+              = (SELECT list(collection || '/' || id ORDER BY l.node, seq)
+                 FROM read_parquet('{items}') i JOIN read_parquet('{links}') l USING (collection, id))"
+    ));
+    assert_eq!(in_order, vec!["true"]);
+    assert_eq!(
+        column(&format!("SELECT count(*) FROM read_parquet('{links}')")),
+        vec!["50"]
+    );
 }
 
 #[test]
@@ -353,6 +448,28 @@ fn items_links_list_directories_and_follow_item_collection_pages() {
         errors_in(out.path()),
         vec![(format!("{base}/paged/page3.json"), "unsupported_link".to_string())]
     );
+    // Items found by listing or on pages belong to the collection whose
+    // `items` link led there; a child linked twice is one node.
+    let owners = query(&format!(
+        "SELECT t.key, l.id FROM read_parquet('{}') l JOIN read_parquet('{}') t USING (node) ORDER BY ALL",
+        table(out.path(), "links"),
+        table(out.path(), "tree")
+    ));
+    let expected: Vec<Vec<String>> = ["l0", "l1", "l2"]
+        .iter()
+        .map(|id| vec!["listed".to_string(), id.to_string()])
+        .chain(
+            ["p0", "p1", "p2"]
+                .iter()
+                .map(|id| vec!["paged".to_string(), id.to_string()]),
+        )
+        .collect();
+    assert_eq!(owners, expected);
+    let nodes = column(&format!(
+        "SELECT key FROM read_parquet('{}') ORDER BY node",
+        table(out.path(), "tree")
+    ));
+    assert_eq!(nodes, vec!["root", "listed", "paged"]);
 }
 
 #[test]
