@@ -10,6 +10,7 @@
 #   item-search#fields   https://api.stacspec.org/<v>/item-search#fields
 #   item-search#query    https://api.stacspec.org/<v>/item-search#query
 #   browseable           https://api.stacspec.org/<v>/browseable
+#   children             https://api.stacspec.org/<v>/children
 #
 #   scripts/test-validator.sh
 #
@@ -23,7 +24,7 @@
 #   base      core, collections, features, item-search, pagination
 #   filter    core, item-search, filter (the validator runs its filter checks
 #             only from inside item-search)
-#   sort, fields, query, browseable: core and that class
+#   sort, fields, query, browseable, children: core and that class
 # Reports: ~/.cache/stac-indexed/artifacts/stac-api-validator.txt (base) and
 # stac-api-validator-<group>.txt.
 #
@@ -186,6 +187,10 @@ if advertises 'browseable'; then
   run browseable "$artifacts/stac-api-validator-browseable.txt" "core, browseable" \
     --conformance core --conformance browseable
 else not_advertised+=(browseable); fi
+if advertises 'children'; then
+  run children "$artifacts/stac-api-validator-children.txt" "core, children" \
+    --conformance core --conformance children
+else not_advertised+=(children); fi
 
 for line in "${summary[@]}"; do echo "stac-api-validator: $line" >&2; done
 if [ "${#not_advertised[@]}" -gt 0 ]; then

@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 use stac_indexed_engine::tree::{Node, NodeKind};
 use stac_indexed_io::Uri;
 
+/// The link relation of a children document (the children extension).
+pub(crate) const CHILDREN_REL: &str = "children";
+
 /// The API URL of the node at `position`: the landing page for the root.
 pub(crate) fn node_href(index: &IndexVersion, base: &BaseUrl, position: usize) -> String {
     let node = index.tree.node(position);
@@ -58,16 +61,36 @@ pub(crate) fn landing_children(index: &IndexVersion) -> Vec<usize> {
     }
 }
 
+/// Where a node's `item` links come from when it links more items than
+/// the index keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BeyondTheIndex {
+    /// Its source document's, read now.
+    ReadTheSource,
+    /// None (a listing of several documents stays cheap).
+    LeaveOut,
+}
+
 /// A node's `child` links (titled), then its `item` links.
 pub(crate) async fn tree_links(
     state: &AppState,
     index: &IndexVersion,
     base: &BaseUrl,
     position: usize,
+    beyond: BeyondTheIndex,
 ) -> Result<Vec<Value>> {
     let node = index.tree.node(position);
     let mut links = child_links(index, base, &node.children);
-    links.extend(item_links(state, index, base, position).await?);
+    if node.items_in_index {
+        let items = index.tree.item_links(position).await?;
+        links.extend(
+            items
+                .iter()
+                .map(|(collection, id)| link("item", base.href(&["collections", collection, "items", id]), GEOJSON)),
+        );
+    } else if beyond == BeyondTheIndex::ReadTheSource {
+        links.extend(source_item_links(state, node).await?);
+    }
     Ok(links)
 }
 
@@ -84,20 +107,6 @@ pub(crate) fn child_links(index: &IndexVersion, base: &BaseUrl, positions: &[usi
             }
         })
         .collect()
-}
-
-/// The `item` links of a node: API URLs from the index, or the source
-/// document's own when the node links too many for the index.
-async fn item_links(state: &AppState, index: &IndexVersion, base: &BaseUrl, position: usize) -> Result<Vec<Value>> {
-    let node = index.tree.node(position);
-    if node.items_in_index {
-        let items = index.tree.item_links(position).await?;
-        return Ok(items
-            .iter()
-            .map(|(collection, id)| link("item", base.href(&["collections", collection, "items", id]), GEOJSON))
-            .collect());
-    }
-    source_item_links(state, node).await
 }
 
 /// A document's links, read without the rest of it.
@@ -158,43 +167,60 @@ pub(crate) fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: u
 }
 
 /// A `{"children": [...], "links": [...]}` document (the children extension)
-/// for the nodes at `positions`, each child as the collections list and
-/// the children of a catalog show it (without its own child and item links).
-pub(crate) fn children_document(
+/// for the nodes at `positions`, each child as its own URL serves it, but
+/// that a child linking more items than the index keeps lists none.
+pub(crate) async fn children_document(
+    state: &AppState,
     index: &IndexVersion,
     base: &BaseUrl,
     positions: &[usize],
     self_href: String,
     parent: String,
-) -> Value {
-    let children: Vec<Value> = positions
-        .iter()
-        .filter_map(|position| child_document(index, base, *position))
-        .collect();
-    json!({
+) -> Result<Value> {
+    let mut children = Vec::with_capacity(positions.len());
+    for position in positions {
+        children.extend(node_document(state, index, base, *position, BeyondTheIndex::LeaveOut).await?);
+    }
+    Ok(json!({
         "children": children,
         "links": [
             link("self", self_href, JSON),
             titled(link("root", base.root(), JSON), "Landing page"),
             link("parent", parent, JSON),
         ],
-    })
+    }))
 }
 
-fn child_document(index: &IndexVersion, base: &BaseUrl, position: usize) -> Option<Value> {
+/// A catalog or collection below the root as served, with its place in the
+/// tree; `None` for a collection the index does not hold.
+pub(crate) async fn node_document(
+    state: &AppState,
+    index: &IndexVersion,
+    base: &BaseUrl,
+    position: usize,
+    beyond: BeyondTheIndex,
+) -> Result<Option<Value>> {
     let node = index.tree.node(position);
-    match node.kind {
-        NodeKind::Catalog => Some(catalog_document(index, base, position)),
+    let mut document = match node.kind {
+        NodeKind::Catalog => catalog_document(index, base, position),
         NodeKind::Collection => {
-            let collection = index.collection(&node.key)?;
+            let Some(collection) = index.collection(&node.key) else {
+                return Ok(None);
+            };
             let parent = parent_href(index, base, position);
-            Some(crate::links::rewrite_collection(
-                &collection.json,
-                &collection.href,
-                base,
-                &collection.id,
-                parent,
-            ))
+            crate::links::rewrite_collection(&collection.json, &collection.href, base, &collection.id, parent)
+        }
+    };
+    let tree = tree_links(state, index, base, position, beyond).await?;
+    if let Some(Value::Array(links)) = document.get_mut("links") {
+        links.extend(tree);
+        if node.kind == NodeKind::Catalog {
+            links.push(link(
+                CHILDREN_REL,
+                base.href(&["catalogs", &node.key, "children"]),
+                JSON,
+            ));
         }
     }
+    Ok(Some(document))
 }

@@ -64,23 +64,22 @@ async fn landing_page_links_to_everything() {
         assert_eq!(l["type"], "application/geo+json");
     }
 
-    // One child per collection, titled as the collection documents say.
-    let mut expected_children: Vec<(String, String)> = [
-        "optical/sentinel-2-l2a/collection.json",
-        "optical/landsat-c2-l2/collection.json",
-        "radar/collection.json",
+    // One child per child of the root catalog, in its order, titled as the
+    // documents say.
+    let expected_children: Vec<(String, String)> = [
+        ("catalogs", "optical/catalog.json"),
+        ("collections", "radar/collection.json"),
     ]
     .iter()
-    .map(|p| {
+    .map(|(kind, p)| {
         let c = read_json(&sample_data().join(p));
         (
-            format!("http://localhost/collections/{}", c["id"].as_str().unwrap()),
+            format!("http://localhost/{kind}/{}", c["id"].as_str().unwrap()),
             c["title"].as_str().unwrap().to_string(),
         )
     })
     .collect();
-    expected_children.sort();
-    let mut children: Vec<(String, String)> = links(&landing, "child")
+    let children: Vec<(String, String)> = links(&landing, "child")
         .iter()
         .map(|l| {
             (
@@ -89,7 +88,6 @@ async fn landing_page_links_to_everything() {
             )
         })
         .collect();
-    children.sort();
     assert_eq!(children, expected_children);
     // Every link href is absolute.
     for l in landing["links"].as_array().unwrap() {
@@ -134,6 +132,8 @@ async fn conformance_lists_exactly_the_implemented_classes() {
             "https://api.stacspec.org/v0.3.0/aggregation",
             "https://api.stacspec.org/v0.3.0/aggregation#filter",
             "https://api.stacspec.org/v0.3.0/aggregation#query",
+            "https://api.stacspec.org/v1.0.0/children",
+            "https://api.stacspec.org/v1.0.0/browseable",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
             "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -164,15 +164,21 @@ async fn conformance_lists_exactly_the_implemented_classes() {
     assert_eq!(on_landing, classes);
 }
 
-fn check_collection_links(collection: &Value) {
+/// A collection's API links; `item_links`: how many `item` links it has.
+fn check_collection_links(collection: &Value, item_links: usize) {
     let id = collection["id"].as_str().unwrap();
     assert_eq!(href(collection, "self"), format!("http://localhost/collections/{id}"));
     assert_eq!(href(collection, "root"), "http://localhost/");
-    assert_eq!(href(collection, "parent"), "http://localhost/");
+    let parent = if id == S1 {
+        "http://localhost/"
+    } else {
+        "http://localhost/catalogs/optical"
+    };
+    assert_eq!(href(collection, "parent"), parent, "its parent in the catalog tree");
     let items = link(collection, "items").unwrap();
     assert_eq!(items["href"], format!("http://localhost/collections/{id}/items"));
     assert_eq!(items["type"], "application/geo+json");
-    assert!(link(collection, "item").is_none(), "{collection}");
+    assert_eq!(links(collection, "item").len(), item_links, "{collection}");
     assert!(link(collection, "child").is_none(), "{collection}");
     for rel in ["self", "root", "parent", "items"] {
         assert_eq!(links(collection, rel).len(), 1, "{rel}: {collection}");
@@ -196,7 +202,7 @@ async fn collections_are_listed_and_linked() {
     assert_eq!(href(&body, "root"), "http://localhost/");
     for collection in collections {
         assert_eq!(collection["type"], "Collection");
-        check_collection_links(collection);
+        check_collection_links(collection, 0);
     }
 
     // One collection: the same document as the source, with API links.
@@ -205,7 +211,7 @@ async fn collections_are_listed_and_linked() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.content_type(), "application/json");
     let collection = reply.json();
-    check_collection_links(&collection);
+    check_collection_links(&collection, links(&source, "item").len());
     for key in ["id", "title", "description", "extent", "license", "summaries"] {
         assert_eq!(collection[key], source[key], "{key}");
     }

@@ -61,14 +61,22 @@ pub(crate) fn assemble(root: &str, records: Vec<NodeRecord>) -> Vec<TreeNode> {
     let mut unplaced: HashMap<String, NodeRecord> = records.into_iter().map(|r| (r.href.clone(), r)).collect();
     let mut tree = Vec::with_capacity(unplaced.len());
     walk(&mut tree, &mut unplaced, root, None);
-    let mut leftovers: Vec<String> = unplaced.keys().cloned().collect();
-    leftovers.sort();
     let root_row = (!tree.is_empty()).then_some(0);
-    for href in leftovers {
+    for href in leftover_tops(&unplaced) {
         walk(&mut tree, &mut unplaced, &href, root_row);
     }
     name_catalogs(&mut tree);
     tree
+}
+
+/// The unplaced nodes in the order to place them under the root: first
+/// those no other unplaced node links as a child, then the rest (cycles),
+/// each group in href order.
+fn leftover_tops(unplaced: &HashMap<String, NodeRecord>) -> Vec<String> {
+    let linked: HashSet<&String> = unplaced.values().flat_map(|r| &r.children).collect();
+    let mut hrefs: Vec<&String> = unplaced.keys().collect();
+    hrefs.sort_by_key(|href| (linked.contains(href), *href));
+    hrefs.into_iter().cloned().collect()
 }
 
 /// Places `start` under `parent`, then everything below it, breadth first.

@@ -2,26 +2,22 @@
 //! catalog tree ([`crate::browse`]).
 
 use super::{base_url, json_response};
-use crate::browse::{self, catalog_document, children_document, tree_links};
+use crate::browse::{self, BeyondTheIndex, children_document, node_document};
 use crate::links::JSON;
 use crate::{AppState, Error, Result};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::Value;
-
-/// The link relation of a children document.
-pub(crate) const CHILDREN_REL: &str = "children";
 
 /// The landing page's children.
 #[utoipa::path(get, path = "/children", tag = "Browse",
     responses((status = 200, description = "The catalogs and collections the landing page links as its children", content_type = "application/json")))]
-pub(crate) async fn root_children(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn root_children(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let index = state.index.current();
     let base = base_url(&headers, &state);
     let children = browse::landing_children(&index);
-    let body = children_document(&index, &base, &children, base.href(&["children"]), base.root());
-    json_response(JSON, &body)
+    let body = children_document(&state, &index, &base, &children, base.href(&["children"]), base.root()).await?;
+    Ok(json_response(JSON, &body))
 }
 
 /// One catalog of the tree, with its child and item links.
@@ -38,16 +34,9 @@ pub(crate) async fn get(
     let index = state.index.current();
     let position = catalog(&index, &key)?;
     let base = base_url(&headers, &state);
-    let mut document = catalog_document(&index, &base, position);
-    let links = tree_links(&state, &index, &base, position).await?;
-    if let Some(Value::Array(own)) = document.get_mut("links") {
-        own.extend(links);
-        own.push(crate::links::link(
-            CHILDREN_REL,
-            base.href(&["catalogs", &key, "children"]),
-            JSON,
-        ));
-    }
+    let document = node_document(&state, &index, &base, position, BeyondTheIndex::ReadTheSource)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("catalog {key:?} does not exist")))?;
     Ok(json_response(JSON, &document))
 }
 
@@ -66,12 +55,14 @@ pub(crate) async fn children(
     let base = base_url(&headers, &state);
     let node = index.tree.node(position);
     let body = children_document(
+        &state,
         &index,
         &base,
         &node.children,
         base.href(&["catalogs", &key, "children"]),
         base.href(&["catalogs", &key]),
-    );
+    )
+    .await?;
     Ok(json_response(JSON, &body))
 }
 

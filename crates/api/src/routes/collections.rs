@@ -7,7 +7,7 @@
 
 use super::search::{PageLinks, off_runtime, parse_body};
 use super::{base_url, json_response, query_pairs};
-use crate::browse;
+use crate::browse::{self, BeyondTheIndex};
 use crate::fetch::RawItem;
 use crate::fields::{Document, Fields};
 use crate::links::{JSON, rewrite_collection};
@@ -190,10 +190,11 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(
         .collection(&id)
         .ok_or_else(|| Error::NotFound(format!("collection {id:?} does not exist")))?;
     let base = base_url(&headers, &state);
-    let parent = browse::collection_parent(&index, &base, &id);
-    let mut document = rewrite_collection(&collection.json, &collection.href, &base, &collection.id, parent);
-    if let (Some(position), Some(Value::Array(links))) = (index.tree.collection(&id), document.get_mut("links")) {
-        links.extend(browse::tree_links(&state, &index, &base, position).await?);
-    }
+    let in_tree = match index.tree.collection(&id) {
+        Some(position) => browse::node_document(&state, &index, &base, position, BeyondTheIndex::ReadTheSource).await?,
+        None => None,
+    };
+    let document = in_tree
+        .unwrap_or_else(|| rewrite_collection(&collection.json, &collection.href, &base, &collection.id, base.root()));
     Ok(json_response("application/json", &document))
 }

@@ -1,9 +1,8 @@
 //! `/` and `/conformance`.
 
 use super::aggregate::{self, AGGREGATE_REL, AGGREGATIONS_REL};
-use super::catalogs::CHILDREN_REL;
 use super::{base_url, json_response};
-use crate::browse::{child_links, landing_children, tree_links};
+use crate::browse::{BeyondTheIndex, CHILDREN_REL, child_links, landing_children, tree_links};
 use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link};
 use crate::{AppState, Result};
@@ -104,7 +103,7 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         links.push(browser);
     }
     match index.tree.root().kind {
-        NodeKind::Catalog => links.extend(tree_links(&state, &index, &base, 0).await?),
+        NodeKind::Catalog => links.extend(tree_links(&state, &index, &base, 0, BeyondTheIndex::ReadTheSource).await?),
         NodeKind::Collection => links.extend(child_links(&index, &base, &landing_children(&index))),
     }
     let body = json!({
