@@ -24,30 +24,40 @@ use stac_indexed_io::Uri;
 /// The link relation of a children document (the children extension).
 pub(crate) const CHILDREN_REL: &str = "children";
 
-/// The API URL of the node at `position`: the landing page for the root.
-pub(crate) fn node_href(index: &IndexVersion, base: &BaseUrl, position: usize) -> String {
+/// The title of the landing page in links to it.
+const LANDING_PAGE: &str = "Landing page";
+
+/// A link to the node at `position` (the landing page for a root catalog),
+/// titled with its title, else its key.
+pub(crate) fn node_link(rel: &str, index: &IndexVersion, base: &BaseUrl, position: usize) -> Value {
     let node = index.tree.node(position);
-    match (position, node.kind) {
-        (_, NodeKind::Collection) => base.href(&["collections", &node.key]),
-        (0, NodeKind::Catalog) => base.root(),
-        (_, NodeKind::Catalog) => base.href(&["catalogs", &node.key]),
-    }
+    let (href, title) = match (position, node.kind) {
+        (_, NodeKind::Collection) => (base.href(&["collections", &node.key]), node.title.as_deref()),
+        (0, NodeKind::Catalog) => (base.root(), Some(LANDING_PAGE)),
+        (_, NodeKind::Catalog) => (base.href(&["catalogs", &node.key]), node.title.as_deref()),
+    };
+    titled(link(rel, href, JSON), title.unwrap_or(&node.key))
 }
 
-/// The API URL of a node's parent (the landing page for the root's
-/// children, and for the root itself).
-pub(crate) fn parent_href(index: &IndexVersion, base: &BaseUrl, position: usize) -> String {
+/// The `parent` link of a node: its parent's, or the landing page for
+/// the root itself.
+pub(crate) fn parent_link(index: &IndexVersion, base: &BaseUrl, position: usize) -> Value {
     match index.tree.node(position).parent {
-        Some(parent) => node_href(index, base, parent),
-        None => base.root(),
+        Some(parent) => node_link("parent", index, base, parent),
+        None => landing_link("parent", base),
     }
 }
 
-/// The parent link's href of a collection.
-pub(crate) fn collection_parent(index: &IndexVersion, base: &BaseUrl, id: &str) -> String {
+/// A link to the landing page.
+pub(crate) fn landing_link(rel: &str, base: &BaseUrl) -> Value {
+    titled(link(rel, base.root(), JSON), LANDING_PAGE)
+}
+
+/// The `parent` link of a collection (the landing page when it is not in the tree).
+pub(crate) fn collection_parent(index: &IndexVersion, base: &BaseUrl, id: &str) -> Value {
     match index.tree.collection(id) {
-        Some(position) => parent_href(index, base, position),
-        None => base.root(),
+        Some(position) => parent_link(index, base, position),
+        None => landing_link("parent", base),
     }
 }
 
@@ -83,29 +93,23 @@ pub(crate) async fn tree_links(
     let mut links = child_links(index, base, &node.children);
     if node.items_in_index {
         let items = index.tree.item_links(position).await?;
-        links.extend(
-            items
-                .iter()
-                .map(|(collection, id)| link("item", base.href(&["collections", collection, "items", id]), GEOJSON)),
-        );
+        links.extend(items.iter().map(|(collection, id)| {
+            titled(
+                link("item", base.href(&["collections", collection, "items", id]), GEOJSON),
+                id,
+            )
+        }));
     } else if beyond == BeyondTheIndex::ReadTheSource {
         links.extend(source_item_links(state, node).await?);
     }
     Ok(links)
 }
 
-/// `child` links to the nodes at `positions`, titled when they have a title.
+/// `child` links to the nodes at `positions`, titled.
 pub(crate) fn child_links(index: &IndexVersion, base: &BaseUrl, positions: &[usize]) -> Vec<Value> {
     positions
         .iter()
-        .map(|child| {
-            let node = index.tree.node(*child);
-            let href = node_href(index, base, *child);
-            match &node.title {
-                Some(title) => titled(link("child", href, JSON), title),
-                None => link("child", href, JSON),
-            }
-        })
+        .map(|child| node_link("child", index, base, *child))
         .collect()
 }
 
@@ -122,6 +126,7 @@ struct SourceLink {
     href: Option<String>,
     #[serde(rename = "type")]
     media_type: Option<String>,
+    title: Option<String>,
 }
 
 /// The `item` links of a node's source document, hrefs made absolute.
@@ -136,7 +141,11 @@ async fn source_item_links(state: &AppState, node: &Node) -> Result<Vec<Value>> 
         .filter(|l| l.rel.as_deref() == Some("item"))
         .filter_map(|l| {
             let href = source.join(l.href.as_deref()?).ok()?.to_string();
-            Some(link("item", href, l.media_type.as_deref().unwrap_or(GEOJSON)))
+            let item = link("item", href, l.media_type.as_deref().unwrap_or(GEOJSON));
+            Some(match &l.title {
+                Some(title) => titled(item, title),
+                None => item,
+            })
         })
         .collect())
 }
@@ -158,9 +167,9 @@ pub(crate) fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: u
     let mut links = kept_links(&document["links"], source.as_ref());
     let title = node.title.as_deref().unwrap_or(&node.key);
     links.extend([
-        titled(link("self", node_href(index, base, position), JSON), title),
-        titled(link("root", base.root(), JSON), "Landing page"),
-        link("parent", parent_href(index, base, position), JSON),
+        titled(node_link("self", index, base, position), title),
+        landing_link("root", base),
+        parent_link(index, base, position),
     ]);
     document["links"] = Value::Array(links);
     document
@@ -175,7 +184,7 @@ pub(crate) async fn children_document(
     base: &BaseUrl,
     positions: &[usize],
     self_href: String,
-    parent: String,
+    parent: Value,
 ) -> Result<Value> {
     let mut children = Vec::with_capacity(positions.len());
     for position in positions {
@@ -185,8 +194,8 @@ pub(crate) async fn children_document(
         "children": children,
         "links": [
             link("self", self_href, JSON),
-            titled(link("root", base.root(), JSON), "Landing page"),
-            link("parent", parent, JSON),
+            landing_link("root", base),
+            parent,
         ],
     }))
 }
@@ -207,7 +216,7 @@ pub(crate) async fn node_document(
             let Some(collection) = index.collection(&node.key) else {
                 return Ok(None);
             };
-            let parent = parent_href(index, base, position);
+            let parent = parent_link(index, base, position);
             crate::links::rewrite_collection(&collection.json, &collection.href, base, &collection.id, parent)
         }
     };

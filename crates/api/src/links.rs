@@ -103,9 +103,9 @@ fn insert_raw(item: &mut RawItem, key: &str, value: &Value) {
     }
 }
 
-/// A collection as served: API links (its `parent` at `parent`, its place
-/// in the catalog tree), absolute hrefs elsewhere.
-pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str, parent: String) -> Value {
+/// A collection as served: API links (`parent`, its place in the catalog
+/// tree, given), absolute hrefs elsewhere.
+pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: &str, parent: Value) -> Value {
     let mut collection = collection.clone();
     let mut links = kept_links(&collection["links"], Some(source));
     let title = collection
@@ -116,7 +116,7 @@ pub fn rewrite_collection(collection: &Value, source: &Uri, base: &BaseUrl, id: 
     links.extend([
         titled(link("self", base.href(&["collections", id]), JSON), &title),
         titled(link("root", base.root(), JSON), "Landing page"),
-        link("parent", parent, JSON),
+        parent,
         titled(
             link("items", base.href(&["collections", id, "items"]), GEOJSON),
             &format!("Items of {title}"),
@@ -246,7 +246,7 @@ mod tests {
         });
         let source = Uri::parse("https://h/cat/c/collection.json").unwrap();
         let base = BaseUrl::from_headers(&Default::default(), "");
-        let served = rewrite_collection(&collection, &source, &base, "c", base.root());
+        let served = rewrite_collection(&collection, &source, &base, "c", link("parent", base.root(), JSON));
         let rels: Vec<(&str, &str)> = served["links"]
             .as_array()
             .unwrap()

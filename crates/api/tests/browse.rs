@@ -54,6 +54,11 @@ async fn walk_api(api: &Api, path: &str, walk: &mut Walk, seen: &mut BTreeSet<St
     let document = reply.json();
     let id = document["id"].as_str().unwrap().to_string();
     assert_eq!(local(href(&document, "self")), path, "{path}: self link");
+    for rel in ["self", "root", "parent", "child", "item"] {
+        for l in links(&document, rel) {
+            assert!(l["title"].is_string(), "{path}: an untitled {rel} link {l}");
+        }
+    }
     for item in link_hrefs(&document, "item") {
         let reply = api.get(&local(&item)).await;
         assert_eq!(reply.status, StatusCode::OK, "{item}: {}", reply.text());

@@ -16,7 +16,8 @@ pub(crate) async fn root_children(State(state): State<AppState>, headers: Header
     let index = state.index.current();
     let base = base_url(&headers, &state);
     let children = browse::landing_children(&index);
-    let body = children_document(&state, &index, &base, &children, base.href(&["children"]), base.root()).await?;
+    let parent = browse::landing_link("parent", &base);
+    let body = children_document(&state, &index, &base, &children, base.href(&["children"]), parent).await?;
     Ok(json_response(JSON, &body))
 }
 
@@ -60,7 +61,7 @@ pub(crate) async fn children(
         &base,
         &node.children,
         base.href(&["catalogs", &key, "children"]),
-        base.href(&["catalogs", &key]),
+        browse::node_link("parent", &index, &base, position),
     )
     .await?;
     Ok(json_response(JSON, &body))

@@ -194,7 +194,9 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(
         Some(position) => browse::node_document(&state, &index, &base, position, BeyondTheIndex::ReadTheSource).await?,
         None => None,
     };
-    let document = in_tree
-        .unwrap_or_else(|| rewrite_collection(&collection.json, &collection.href, &base, &collection.id, base.root()));
+    let document = in_tree.unwrap_or_else(|| {
+        let parent = browse::landing_link("parent", &base);
+        rewrite_collection(&collection.json, &collection.href, &base, &collection.id, parent)
+    });
     Ok(json_response("application/json", &document))
 }

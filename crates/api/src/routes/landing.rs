@@ -2,9 +2,9 @@
 
 use super::aggregate::{self, AGGREGATE_REL, AGGREGATIONS_REL};
 use super::{base_url, json_response};
-use crate::browse::{BeyondTheIndex, CHILDREN_REL, child_links, landing_children, tree_links};
+use crate::browse::{BeyondTheIndex, CHILDREN_REL, child_links, landing_children, landing_link, tree_links};
 use crate::index::IndexVersion;
-use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link};
+use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link, titled};
 use crate::{AppState, Result};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -81,9 +81,14 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
     let base = base_url(&headers, &state);
     let catalog = &index.manifest.catalog;
     let config = &state.config;
+    let title = config
+        .title
+        .clone()
+        .or_else(|| catalog.title.clone())
+        .unwrap_or_else(|| "stac-indexed".into());
     let mut links = vec![
-        link("self", base.root(), JSON),
-        link("root", base.root(), JSON),
+        titled(link("self", base.root(), JSON), &title),
+        landing_link("root", &base),
         link("conformance", base.href(&["conformance"]), JSON),
         link("service-desc", base.href(&["api"]), OPENAPI),
         link("service-doc", base.href(&["api.html"]), "text/html"),
@@ -110,7 +115,7 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         "type": "Catalog",
         "stac_version": "1.1.0",
         "id": config.id.clone().unwrap_or_else(|| non_empty(&catalog.id, "stac-indexed")),
-        "title": config.title.clone().or_else(|| catalog.title.clone()).unwrap_or_else(|| "stac-indexed".into()),
+        "title": title,
         "description": config.description.clone().or_else(|| catalog.description.clone())
             .unwrap_or_else(|| "A STAC API served from a Parquet index".into()),
         "conformsTo": conformance_classes(&index),
