@@ -64,6 +64,11 @@ add "sortby=platform,-cloud" "$base/search?limit=10&sortby=platform,-eo%3Acloud_
 add "sortby 2 keys + filter" "$base/search?limit=10&sortby=platform,-eo%3Acloud_cover&filter=$cloud"
 add "limit=100 fields, index-only" "$base/search?limit=100&fields=id,properties.eo%3Acloud_cover"
 add "limit=100, fetched" "$base/search?limit=100"
+# Browsing: the generated collections link 100,000 items each, past the
+# index's item-link limit, so a collection's document carries its source's.
+add "landing page" "$base/"
+add "collection by id" "$base/collections/collection-004"
+add "/children" "$base/children"
 # Aggregations, each over the matches of a filter.
 for aggregation in total_count collection_frequency datetime_frequency platform_frequency \
   eo:cloud_cover_frequency geohash_grid_frequency geotile_grid_frequency; do

@@ -33,8 +33,9 @@ pub const CONTENT_HASH: &str = "content_hash";
 /// Lower-cased title, description and keywords, for free-text search.
 pub const SEARCH_TEXT: &str = "search_text";
 
-/// The staged items only (not published): the URI of the catalog or
-/// collection whose links led to the item, for the links table.
+/// The staged items only (not published): a number for the catalog or
+/// collection whose links led to the item (numbered by the indexer as it
+/// meets them), for the links table.
 pub const OWNER: &str = "stac_indexed_owner";
 
 /// The collections table: id, title, whole JSON, URI, item count.
@@ -144,7 +145,7 @@ pub fn staged_items_schema(config: &IndexConfig) -> Schema {
             .iter()
             .map(|f| Field::new(&f.name, field_data_type(f.field_type), true)),
     );
-    fields.push(Field::new(OWNER, DataType::Utf8, false));
+    fields.push(Field::new(OWNER, DataType::Int64, false));
     Schema::new(fields)
 }
 

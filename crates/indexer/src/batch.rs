@@ -9,6 +9,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, SchemaRef};
 use stac_indexed_format::{FieldType, IndexConfig};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Collects item rows and turns them into record batches of the staged items schema.
@@ -16,6 +17,10 @@ pub(crate) struct RowBatcher {
     schema: SchemaRef,
     field_types: Vec<FieldType>,
     rows: Vec<ItemRow>,
+    /// The number of each owner (the catalog or collection that linked
+    /// items) met so far; staged rows carry the number, not the URI.
+    owner_numbers: HashMap<Arc<str>, i64>,
+    owners: Vec<Arc<str>>,
 }
 
 impl RowBatcher {
@@ -24,7 +29,24 @@ impl RowBatcher {
             schema,
             field_types: config.fields.iter().map(|f| f.field_type).collect(),
             rows: Vec::new(),
+            owner_numbers: HashMap::new(),
+            owners: Vec::new(),
         }
+    }
+
+    /// The owners met so far, by number.
+    pub(crate) fn owners(&self) -> &[Arc<str>] {
+        &self.owners
+    }
+
+    fn owner_number(&mut self, owner: &Arc<str>) -> i64 {
+        if let Some(number) = self.owner_numbers.get(owner) {
+            return *number;
+        }
+        let number = self.owners.len() as i64;
+        self.owners.push(owner.clone());
+        self.owner_numbers.insert(owner.clone(), number);
+        number
     }
 
     pub(crate) fn push(&mut self, row: ItemRow) {
@@ -73,7 +95,11 @@ impl RowBatcher {
         for (index, field_type) in self.field_types.iter().enumerate() {
             columns.push(field_column(*field_type, rows.iter().map(|r| &r.fields[index])));
         }
-        columns.push(string(|r| Some(&r.owner)));
+        let mut owners = Int64Builder::with_capacity(rows.len());
+        for row in &rows {
+            owners.append_value(self.owner_number(&row.owner));
+        }
+        columns.push(Arc::new(owners.finish()));
         RecordBatch::try_new(self.schema.clone(), columns)
     }
 }

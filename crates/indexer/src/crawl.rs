@@ -46,6 +46,8 @@ pub(crate) struct CrawlOutput {
     pub collections: Vec<CollectionRecord>,
     /// Every catalog and collection read (the root among them), in the order found.
     pub tree: Vec<NodeRecord>,
+    /// The URIs of the staged rows' owners, by the number in their `owner` column.
+    pub owners: Vec<Arc<str>>,
     pub errors: Vec<ErrorRecord>,
     pub documents: u64,
 }
@@ -132,6 +134,7 @@ pub(crate) async fn crawl(
             catalog,
             collections: Vec::new(),
             tree: Vec::new(),
+            owners: Vec::new(),
             errors: Vec::new(),
             documents: 0,
         },
@@ -154,6 +157,7 @@ pub(crate) async fn crawl(
         let batch = crawl.batcher.take_batch()?;
         crawl.writer.write(batch).await?;
     }
+    crawl.output.owners = crawl.batcher.owners().to_vec();
     Ok(crawl.output)
 }
 

@@ -41,29 +41,37 @@ pub(crate) struct Finalized {
     pub changes: Option<Changes>,
 }
 
+/// The tree's size, and which tree node each numbered owner of the staged
+/// rows is.
+pub(crate) struct TreeOwners {
+    pub nodes: usize,
+    /// `(owner number, node row)`.
+    pub owners: Vec<(i64, i64)>,
+}
+
 /// Sorts `staged` into `<work>/items.parquet`, dropping rows of collections not
 /// in `collections` and all but the first (by href) of duplicate ids, and
-/// writes `<work>/links.parquet` for the tree nodes `tree_hrefs` (by row).
+/// writes `<work>/links.parquet` for the nodes of `tree`.
 pub(crate) fn finalize(
     work: &Path,
     staged: &Path,
     collections: &[String],
-    tree_hrefs: &[String],
+    tree: &TreeOwners,
     previous_items: Option<&Path>,
 ) -> Result<Finalized> {
     let connection = open(work)?;
     connection.execute_batch(
         "CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY);
-         CREATE TEMP TABLE tree (row BIGINT, href VARCHAR PRIMARY KEY);",
+         CREATE TEMP TABLE owners (owner BIGINT PRIMARY KEY, node BIGINT);",
     )?;
     {
         let mut appender = connection.appender("crawled_collections")?;
         for id in collections {
             appender.append_row([id])?;
         }
-        let mut appender = connection.appender("tree")?;
-        for (row, href) in tree_hrefs.iter().enumerate() {
-            appender.append_row(duckdb::params![row as i64, href])?;
+        let mut appender = connection.appender("owners")?;
+        for (owner, node) in &tree.owners {
+            appender.append_row([owner, node])?;
         }
     }
     let staged = sql_path(staged);
@@ -94,7 +102,7 @@ pub(crate) fn finalize(
         items = sql_path(&items_path),
     ))?;
     let links_path = work.join("links.parquet");
-    let (node_item_counts, links) = write_links(&connection, &sorted, &links_path, tree_hrefs.len())?;
+    let (node_item_counts, links) = write_links(&connection, &sorted, &links_path, tree.nodes)?;
     let _ = std::fs::remove_file(&sorted);
     let item_counts = item_counts(&connection, &items_path)?;
     let items = item_counts.values().sum();
@@ -121,8 +129,8 @@ fn write_links(connection: &Connection, sorted: &Path, links: &Path, nodes: usiz
     let sorted = sql_path(sorted);
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW owned AS
-           SELECT t.row AS {NODE_ROW}, s.{COLLECTION}, s.{ID}, s.file_row_number AS position
-           FROM read_parquet({sorted}, file_row_number = true) s JOIN tree t ON s.{OWNER} = t.href;
+           SELECT o.node AS {NODE_ROW}, s.{COLLECTION}, s.{ID}, s.file_row_number AS position
+           FROM read_parquet({sorted}, file_row_number = true) s JOIN owners o ON s.{OWNER} = o.owner;
          CREATE TEMP TABLE node_counts AS SELECT {NODE_ROW}, count(*) AS n FROM owned GROUP BY ALL;
          COPY (SELECT {NODE_ROW}, {COLLECTION}, {ID} FROM owned
                WHERE {NODE_ROW} IN (SELECT {NODE_ROW} FROM node_counts WHERE n <= {MAX_INDEXED_ITEM_LINKS})

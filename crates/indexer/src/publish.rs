@@ -65,14 +65,16 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     };
     let collection_ids: Vec<String> = crawled.collections.iter().map(|c| c.id.clone()).collect();
     let tree = tree::assemble(root.as_str(), crawled.tree);
-    let tree_hrefs: Vec<String> = tree.iter().map(|node| node.record.href.clone()).collect();
+    let owners = tree::owner_nodes(&tree, &crawled.owners);
+    let nodes = tree.len();
     let work_path = work.path().to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
+        let tree = crate::finalize::TreeOwners { nodes, owners };
         finalize(
             &work_path,
             &staged_path,
             &collection_ids,
-            &tree_hrefs,
+            &tree,
             previous_items.as_deref(),
         )
     })

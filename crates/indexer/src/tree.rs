@@ -10,6 +10,7 @@
 //! href order.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// What a tree node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +78,21 @@ fn leftover_tops(unplaced: &HashMap<String, NodeRecord>) -> Vec<String> {
     let mut hrefs: Vec<&String> = unplaced.keys().collect();
     hrefs.sort_by_key(|href| (linked.contains(href), *href));
     hrefs.into_iter().cloned().collect()
+}
+
+/// The tree row of each numbered owner of staged rows: `(owner number,
+/// node row)` for the owners that are tree nodes.
+pub(crate) fn owner_nodes(tree: &[TreeNode], owners: &[Arc<str>]) -> Vec<(i64, i64)> {
+    let rows: HashMap<&str, usize> = tree
+        .iter()
+        .enumerate()
+        .map(|(row, node)| (node.record.href.as_str(), row))
+        .collect();
+    owners
+        .iter()
+        .enumerate()
+        .filter_map(|(number, owner)| rows.get(owner.as_ref()).map(|row| (number as i64, *row as i64)))
+        .collect()
 }
 
 /// Places `start` under `parent`, then everything below it, breadth first.
