@@ -8,17 +8,16 @@
 //! (`item`, at their API URLs), so that a client walking `child` and `item`
 //! links from the landing page reaches every item as in the static
 //! catalog. A node that links more items than the index keeps
-//! ([`stac_indexed_format::MAX_INDEXED_ITEM_LINKS`]) is served with its
-//! source document's item links instead: read from the source on each
-//! request, pointing at the static item files.
+//! ([`stac_indexed_format::MAX_INDEXED_ITEM_LINKS`]) has no `item` links
+//! but a `via` link to its source document, which has them; an index with
+//! such a node is not advertised as browseable.
 
+use crate::Result;
 use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, kept_links, link, titled};
 use crate::urls::BaseUrl;
-use crate::{AppState, Result};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use stac_indexed_engine::tree::{Node, NodeKind};
+use stac_indexed_engine::tree::NodeKind;
 use stac_indexed_io::Uri;
 
 /// The link relation of a children document (the children extension).
@@ -71,24 +70,9 @@ pub(crate) fn landing_children(index: &IndexVersion) -> Vec<usize> {
     }
 }
 
-/// Where a node's `item` links come from when it links more items than
-/// the index keeps.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BeyondTheIndex {
-    /// Its source document's, read now.
-    ReadTheSource,
-    /// None (a listing of several documents stays cheap).
-    LeaveOut,
-}
-
-/// A node's `child` links (titled), then its `item` links.
-pub(crate) async fn tree_links(
-    state: &AppState,
-    index: &IndexVersion,
-    base: &BaseUrl,
-    position: usize,
-    beyond: BeyondTheIndex,
-) -> Result<Vec<Value>> {
+/// A node's `child` links (titled), then its `item` links, or a `via`
+/// link to its source when it links more items than the index keeps.
+pub(crate) async fn tree_links(index: &IndexVersion, base: &BaseUrl, position: usize) -> Result<Vec<Value>> {
     let node = index.tree.node(position);
     let mut links = child_links(index, base, &node.children);
     if node.items_in_index {
@@ -99,8 +83,9 @@ pub(crate) async fn tree_links(
                 id,
             )
         }));
-    } else if beyond == BeyondTheIndex::ReadTheSource {
-        links.extend(source_item_links(state, node).await?);
+    } else {
+        let title = format!("The source document, with its {} item links", node.item_count);
+        links.push(titled(link("via", node.href.clone(), JSON), &title));
     }
     Ok(links)
 }
@@ -111,43 +96,6 @@ pub(crate) fn child_links(index: &IndexVersion, base: &BaseUrl, positions: &[usi
         .iter()
         .map(|child| node_link("child", index, base, *child))
         .collect()
-}
-
-/// A document's links, read without the rest of it.
-#[derive(Deserialize)]
-struct LinksOnly {
-    #[serde(default)]
-    links: Vec<SourceLink>,
-}
-
-#[derive(Deserialize)]
-struct SourceLink {
-    rel: Option<String>,
-    href: Option<String>,
-    #[serde(rename = "type")]
-    media_type: Option<String>,
-    title: Option<String>,
-}
-
-/// The `item` links of a node's source document, hrefs made absolute.
-async fn source_item_links(state: &AppState, node: &Node) -> Result<Vec<Value>> {
-    let bytes = state.fetcher.fetch_document(&node.href).await?;
-    let source = Uri::parse(&node.href)?;
-    let document: LinksOnly = serde_json::from_slice(&bytes)
-        .map_err(|e| crate::Error::SourceUnavailable(format!("{} is not a STAC document: {e}", node.href)))?;
-    Ok(document
-        .links
-        .into_iter()
-        .filter(|l| l.rel.as_deref() == Some("item"))
-        .filter_map(|l| {
-            let href = source.join(l.href.as_deref()?).ok()?.to_string();
-            let item = link("item", href, l.media_type.as_deref().unwrap_or(GEOJSON));
-            Some(match &l.title {
-                Some(title) => titled(item, title),
-                None => item,
-            })
-        })
-        .collect())
 }
 
 /// A catalog below the root, as served without its children and items:
@@ -176,10 +124,8 @@ pub(crate) fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: u
 }
 
 /// A `{"children": [...], "links": [...]}` document (the children extension)
-/// for the nodes at `positions`, each child as its own URL serves it, but
-/// that a child linking more items than the index keeps lists none.
+/// for the nodes at `positions`, each child as its own URL serves it.
 pub(crate) async fn children_document(
-    state: &AppState,
     index: &IndexVersion,
     base: &BaseUrl,
     positions: &[usize],
@@ -188,7 +134,7 @@ pub(crate) async fn children_document(
 ) -> Result<Value> {
     let mut children = Vec::with_capacity(positions.len());
     for position in positions {
-        children.extend(node_document(state, index, base, *position, BeyondTheIndex::LeaveOut).await?);
+        children.extend(node_document(index, base, *position).await?);
     }
     Ok(json!({
         "children": children,
@@ -202,13 +148,7 @@ pub(crate) async fn children_document(
 
 /// A catalog or collection below the root as served, with its place in the
 /// tree; `None` for a collection the index does not hold.
-pub(crate) async fn node_document(
-    state: &AppState,
-    index: &IndexVersion,
-    base: &BaseUrl,
-    position: usize,
-    beyond: BeyondTheIndex,
-) -> Result<Option<Value>> {
+pub(crate) async fn node_document(index: &IndexVersion, base: &BaseUrl, position: usize) -> Result<Option<Value>> {
     let node = index.tree.node(position);
     let mut document = match node.kind {
         NodeKind::Catalog => catalog_document(index, base, position),
@@ -220,7 +160,7 @@ pub(crate) async fn node_document(
             crate::links::rewrite_collection(&collection.json, &collection.href, base, &collection.id, parent)
         }
     };
-    let tree = tree_links(state, index, base, position, beyond).await?;
+    let tree = tree_links(index, base, position).await?;
     if let Some(Value::Array(links)) = document.get_mut("links") {
         links.extend(tree);
         if node.kind == NodeKind::Catalog {

@@ -156,28 +156,6 @@ impl ItemFetcher {
         result
     }
 
-    /// A catalog's or collection's source document, within the time budget
-    /// (the item links of a document that links too many for the index).
-    pub async fn fetch_document(&self, uri: &str) -> Result<Bytes> {
-        let unavailable = |reason: String| Error::SourceUnavailable(format!("{uri} cannot be read: {reason}"));
-        let source = Uri::parse(uri).map_err(|e| unavailable(e.to_string()))?;
-        let read = async {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            self.io.get(&source).await.map_err(|e| match e.is_not_found() {
-                true => Error::SourceGone(format!("{uri} no longer exists; the index is out of date")),
-                false => unavailable(e.to_string()),
-            })
-        };
-        match tokio::time::timeout(self.budget, read).await {
-            Ok(result) => result,
-            Err(_) => Err(unavailable(format!("no answer within {:?}", self.budget))),
-        }
-    }
-
     /// How many item reads have failed since the start (for /_mgmt/health).
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)

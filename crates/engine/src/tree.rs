@@ -169,9 +169,10 @@ impl Tree {
         self.collections.get(id).copied()
     }
 
-    /// Whether the index recorded the whole tree and its item links.
-    pub fn is_complete(&self) -> bool {
-        self.complete
+    /// Whether every item is reachable by `child` and `item` links: the
+    /// index recorded the tree, and every node's item links.
+    pub fn is_browseable(&self) -> bool {
+        self.complete && self.nodes.iter().all(|node| node.items_in_index)
     }
 
     /// The (collection, id) of the items a node links, in the items

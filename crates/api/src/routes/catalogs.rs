@@ -2,7 +2,7 @@
 //! catalog tree ([`crate::browse`]).
 
 use super::{base_url, json_response};
-use crate::browse::{self, BeyondTheIndex, children_document, node_document};
+use crate::browse::{self, children_document, node_document};
 use crate::links::JSON;
 use crate::{AppState, Error, Result};
 use axum::extract::{Path, State};
@@ -17,7 +17,7 @@ pub(crate) async fn root_children(State(state): State<AppState>, headers: Header
     let base = base_url(&headers, &state);
     let children = browse::landing_children(&index);
     let parent = browse::landing_link("parent", &base);
-    let body = children_document(&state, &index, &base, &children, base.href(&["children"]), parent).await?;
+    let body = children_document(&index, &base, &children, base.href(&["children"]), parent).await?;
     Ok(json_response(JSON, &body))
 }
 
@@ -25,8 +25,7 @@ pub(crate) async fn root_children(State(state): State<AppState>, headers: Header
 #[utoipa::path(get, path = "/catalogs/{catalogKey}", tag = "Browse",
     params(("catalogKey" = String, Path, description = "The catalog's key: its id (with -2, -3… when several catalogs share it)")),
     responses((status = 200, description = "The catalog", content_type = "application/json"),
-              (status = 404, description = "No such catalog"),
-              (status = 502, description = "The catalog links too many items for the index and its source cannot be read")))]
+              (status = 404, description = "No such catalog")))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -35,7 +34,7 @@ pub(crate) async fn get(
     let index = state.index.current();
     let position = catalog(&index, &key)?;
     let base = base_url(&headers, &state);
-    let document = node_document(&state, &index, &base, position, BeyondTheIndex::ReadTheSource)
+    let document = node_document(&index, &base, position)
         .await?
         .ok_or_else(|| Error::NotFound(format!("catalog {key:?} does not exist")))?;
     Ok(json_response(JSON, &document))
@@ -56,7 +55,6 @@ pub(crate) async fn children(
     let base = base_url(&headers, &state);
     let node = index.tree.node(position);
     let body = children_document(
-        &state,
         &index,
         &base,
         &node.children,

@@ -7,7 +7,7 @@
 
 use super::search::{PageLinks, off_runtime, parse_body};
 use super::{base_url, json_response, query_pairs};
-use crate::browse::{self, BeyondTheIndex};
+use crate::browse;
 use crate::fetch::RawItem;
 use crate::fields::{Document, Fields};
 use crate::links::{JSON, rewrite_collection};
@@ -182,8 +182,7 @@ async fn search(
 #[utoipa::path(get, path = "/collections/{collectionId}", tag = "Collections",
     params(("collectionId" = String, Path, description = "The collection id")),
     responses((status = 200, description = "The collection", content_type = "application/json"),
-              (status = 404, description = "No such collection"),
-              (status = 502, description = "The collection links too many items for the index and its source cannot be read")))]
+              (status = 404, description = "No such collection")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
     let index = state.index.current();
     let collection = index
@@ -191,7 +190,7 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(
         .ok_or_else(|| Error::NotFound(format!("collection {id:?} does not exist")))?;
     let base = base_url(&headers, &state);
     let in_tree = match index.tree.collection(&id) {
-        Some(position) => browse::node_document(&state, &index, &base, position, BeyondTheIndex::ReadTheSource).await?,
+        Some(position) => browse::node_document(&index, &base, position).await?,
         None => None,
     };
     let document = in_tree.unwrap_or_else(|| {

@@ -2,7 +2,7 @@
 
 use super::aggregate::{self, AGGREGATE_REL, AGGREGATIONS_REL};
 use super::{base_url, json_response};
-use crate::browse::{BeyondTheIndex, CHILDREN_REL, child_links, landing_children, landing_link, tree_links};
+use crate::browse::{CHILDREN_REL, child_links, landing_children, landing_link, tree_links};
 use crate::index::IndexVersion;
 use crate::links::{GEOJSON, JSON, QUERYABLES_REL, SCHEMA_JSON, SORTABLES_REL, link, titled};
 use crate::{AppState, Result};
@@ -58,13 +58,14 @@ pub(crate) const CONFORMANCE: &[&str] = &[
 ];
 
 /// The browseable class: advertised when the index holds the catalog tree
-/// and its item links (format 2), so every item is reachable by links.
+/// (format 2) and every node's item links, so that every item is reachable
+/// by `child` and `item` links.
 const BROWSEABLE: &str = "https://api.stacspec.org/v1.0.0/browseable";
 
 /// The conformance classes an index version is served with.
 fn conformance_classes(index: &IndexVersion) -> Vec<&'static str> {
     let mut classes = CONFORMANCE.to_vec();
-    if index.tree.is_complete() {
+    if index.tree.is_browseable() {
         classes.push(BROWSEABLE);
     }
     classes
@@ -108,7 +109,7 @@ pub(crate) async fn landing(State(state): State<AppState>, headers: HeaderMap) -
         links.push(browser);
     }
     match index.tree.root().kind {
-        NodeKind::Catalog => links.extend(tree_links(&state, &index, &base, 0, BeyondTheIndex::ReadTheSource).await?),
+        NodeKind::Catalog => links.extend(tree_links(&index, &base, 0).await?),
         NodeKind::Collection => links.extend(child_links(&index, &base, &landing_children(&index))),
     }
     let body = json!({
