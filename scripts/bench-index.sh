@@ -4,6 +4,7 @@
 #
 #   scripts/bench-index.sh 100000        # N items in 10 collections
 #   scripts/bench-index.sh 1000000 10
+#   REALISTIC=1 scripts/bench-index.sh 100000 5   # Sentinel-2-like items (pretty-printed, 5 assets, ~3 KB)
 set -euo pipefail
 items="${1:-100000}"
 collections="${2:-10}"
@@ -12,14 +13,20 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 (cd "$root" && cargo build --release --quiet --bin stac-indexed)
 bin="$CARGO_TARGET_DIR/release/stac-indexed"
 bench="$STAC_INDEXED_CACHE/bench"
-catalog="$bench/catalog-$items-$collections"
+kind="$items-$collections"
+generate_args=()
+if [ -n "${REALISTIC:-}" ]; then
+  kind="$kind-realistic"
+  generate_args=(--realistic)
+fi
+catalog="$bench/catalog-$kind"
 if [ ! -f "$catalog/.complete" ]; then
   rm -rf "$catalog"
   echo "generating $items items in $collections collections into $catalog" >&2
-  "$bin" generate --items "$items" --collections "$collections" --out "$catalog"
+  "$bin" generate --items "$items" --collections "$collections" --out "$catalog" "${generate_args[@]}"
   touch "$catalog/.complete"
 fi
-out="$bench/index-$items-$collections"
+out="$bench/index-$kind"
 rm -rf "$out"
 # Drop nothing from the page cache: this measures a warm local catalog, as a re-index would see it.
 /usr/bin/time -f "%e %M" -o "$bench/time.txt" \

@@ -2,7 +2,9 @@
 //!
 //! Writes `catalog.json`, one `collection.json` per collection with `item`
 //! links, one JSON file per item, and an `index-config.json`. The same
-//! arguments always produce the same bytes.
+//! arguments always produce the same bytes. Items are small (about 1 KB,
+//! one asset, compact JSON), or with `--realistic` like the Sentinel-2
+//! items people publish: pretty-printed, five assets, about 3 KB.
 
 use anyhow::Context;
 use clap::Args;
@@ -24,6 +26,10 @@ pub(crate) struct GenerateArgs {
     /// Changes every generated value.
     #[arg(long, env = "STAC_INDEXED_GENERATE_SEED", default_value_t = 42)]
     seed: u64,
+    /// Sentinel-2-like items: pretty-printed, five assets with band
+    /// metadata, more properties (about 3 KB each).
+    #[arg(long, env = "STAC_INDEXED_GENERATE_REALISTIC")]
+    realistic: bool,
 }
 
 /// The first and last datetimes generated (2020-01-01 to 2025-01-01, in seconds).
@@ -75,9 +81,15 @@ fn write_items(args: &GenerateArgs, per_collection: &[u64], thread: u64, threads
     for (collection, count) in per_collection.iter().enumerate() {
         let dir = args.out.join(collection_id(collection as u64)).join("items");
         for index in (thread..*count).step_by(threads as usize) {
-            let item = item(args.seed, collection as u64, index);
+            let mut item = item(args.seed, collection as u64, index);
             let id = item["id"].as_str().unwrap_or_default().to_string();
-            write_json(&dir.join(format!("{id}.json")), &item)?;
+            let path = dir.join(format!("{id}.json"));
+            if args.realistic {
+                make_realistic(&mut item, args.seed ^ index);
+                write_pretty_json(&path, &item)?;
+            } else {
+                write_json(&path, &item)?;
+            }
         }
     }
     Ok(())
@@ -152,6 +164,51 @@ fn item(seed: u64, collection: u64, index: u64) -> Value {
     })
 }
 
+/// Turns a generated item into a Sentinel-2 L2A-like one: the properties
+/// and five assets (four bands and a thumbnail) such items carry.
+fn make_realistic(item: &mut Value, seed: u64) {
+    let mut random = SplitMix64(seed);
+    let id = item["id"].as_str().unwrap_or_default().to_string();
+    let epsg = 32600 + 1 + random.next() % 60;
+    let tile = format!(
+        "{}{}",
+        1 + random.next() % 60,
+        ["TNR", "TPS", "UFV", "MUE"][(random.next() % 4) as usize]
+    );
+    let datetime = item["properties"]["datetime"].clone();
+    let properties = &mut item["properties"];
+    properties["constellation"] = json!("sentinel-2");
+    properties["instruments"] = json!(["msi"]);
+    properties["processing:level"] = json!("L2A");
+    properties["proj:code"] = json!(format!("EPSG:{epsg}"));
+    properties["grid:code"] = json!(format!("MGRS-{tile}"));
+    properties["s2:water_percentage"] = json!((random.range(0.0, 50.0) * 100.0).round() / 100.0);
+    properties["s2:vegetation_percentage"] = json!((random.range(0.0, 80.0) * 100.0).round() / 100.0);
+    properties["created"] = datetime.clone();
+    properties["updated"] = datetime;
+    let band = |name: &str, common: &str, wavelength: f64| {
+        json!({
+            "href": format!("./{id}_{name}.tif"),
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "title": format!("{common} ({name})"),
+            "roles": ["data"],
+            "eo:bands": [{"name": name, "common_name": common, "center_wavelength": wavelength}]
+        })
+    };
+    item["assets"] = json!({
+        "blue": band("B02", "blue", 0.49),
+        "green": band("B03", "green", 0.56),
+        "red": band("B04", "red", 0.665),
+        "nir": band("B08", "nir", 0.842),
+        "thumbnail": {"href": format!("./{id}_thumbnail.jpg"), "type": "image/jpeg",
+                      "title": "Thumbnail", "roles": ["thumbnail"]}
+    });
+    item["stac_extensions"] = json!([
+        "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+    ]);
+}
+
 fn index_config() -> Value {
     json!({"fields": [
         {"name": "eo:cloud_cover", "path": "properties.eo:cloud_cover", "type": "number", "sortable": true},
@@ -162,6 +219,11 @@ fn index_config() -> Value {
 
 fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
     let bytes = serde_json::to_vec(value)?;
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn write_pretty_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value)?;
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 

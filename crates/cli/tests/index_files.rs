@@ -597,3 +597,44 @@ fn an_unreadable_root_and_a_bad_config_fail_clearly() {
     );
     assert!(!out.path().join("manifest.json").exists());
 }
+
+#[test]
+fn a_realistic_generated_catalog_indexes_completely() {
+    let catalog = tempfile::tempdir().unwrap();
+    let dir = catalog.path().to_str().unwrap();
+    run_ok(
+        &[
+            "generate",
+            "--items",
+            "40",
+            "--collections",
+            "2",
+            "--realistic",
+            "--out",
+            dir,
+        ],
+        &[],
+    );
+    let item_path = catalog.path().join("collection-001/items/item-001-00000007.json");
+    let text = std::fs::read_to_string(&item_path).unwrap();
+    assert!(text.contains("\n  \""), "pretty-printed");
+    assert!((2_000..3_500).contains(&text.len()), "about 3 KB: {}", text.len());
+    let item: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(item["assets"].as_object().unwrap().len(), 5);
+    assert_eq!(item["properties"]["constellation"], "sentinel-2");
+    let out = tempfile::tempdir().unwrap();
+    let config = catalog.path().join("index-config.json");
+    let summary = run_ok(
+        &[
+            "index",
+            catalog.path().join("catalog.json").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(summary["report"]["counts"]["items"], 40);
+    assert_eq!(summary["report"]["counts"]["errors"], 0);
+}
