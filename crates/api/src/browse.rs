@@ -101,7 +101,7 @@ pub(crate) fn child_links(index: &IndexVersion, base: &BaseUrl, positions: &[usi
 /// A catalog below the root, as served without its children and items:
 /// its source document's members and links (hrefs absolute), `self`,
 /// `root` and `parent` into the API.
-pub(crate) fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: usize) -> Value {
+fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: usize) -> Value {
     let node = index.tree.node(position);
     let mut document = node.json.clone().unwrap_or_else(|| {
         json!({
@@ -113,9 +113,8 @@ pub(crate) fn catalog_document(index: &IndexVersion, base: &BaseUrl, position: u
     });
     let source = Uri::parse(&node.href).ok();
     let mut links = kept_links(&document["links"], source.as_ref());
-    let title = node.title.as_deref().unwrap_or(&node.key);
     links.extend([
-        titled(node_link("self", index, base, position), title),
+        node_link("self", index, base, position),
         landing_link("root", base),
         parent_link(index, base, position),
     ]);
