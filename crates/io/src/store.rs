@@ -83,6 +83,19 @@ impl Io {
         }
     }
 
+    /// Reads a local file into `buffer` (replacing what it held), blocking
+    /// the calling thread: for crawlers that read many small files from a
+    /// thread of their own, one allocation reused for all of them.
+    pub fn read_local(uri: &Uri, buffer: &mut Vec<u8>) -> Result<()> {
+        use std::io::Read;
+        let path = local_path(uri)?;
+        buffer.clear();
+        std::fs::File::open(&path)
+            .and_then(|mut file| file.read_to_end(buffer))
+            .map(|_| ())
+            .map_err(|source| local_error(uri, &path, source))
+    }
+
     /// A local file holding the object at `uri`: the file itself when `uri`
     /// is local, otherwise a copy written to `path` (through a `.partial`
     /// file renamed into place, so a reader never sees part of it). `check`
