@@ -7,7 +7,9 @@ use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
 use stac_indexed_format::IndexConfig;
 use stac_indexed_format::manifest::MANIFEST_FILE;
-use stac_indexed_indexer::{DEFAULT_CONCURRENCY, IndexOptions, IndexReport, Progress, Source};
+use stac_indexed_indexer::{
+    DEFAULT_CONCURRENCY, IndexOptions, IndexReport, MergeOptions, PartReport, Progress, Shard, Source,
+};
 use stac_indexed_io::{Io, IoOptions, S3Options, Uri};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,8 +23,8 @@ pub(crate) struct IndexArgs {
     #[arg(env = "STAC_INDEXED_ROOT")]
     root: Option<String>,
     /// Where to publish: a directory or an s3://bucket/prefix (the manifest goes at its top).
-    #[arg(long, env = "STAC_INDEXED_OUT")]
-    out: String,
+    #[arg(long, env = "STAC_INDEXED_OUT", required_unless_present = "merge")]
+    out: Option<String>,
     /// The index config (JSON): which item properties to index. Default: only the built-in ones.
     #[arg(long, env = "STAC_INDEXED_CONFIG", conflicts_with = "from")]
     config: Option<String>,
@@ -39,6 +41,16 @@ pub(crate) struct IndexArgs {
     /// Where working files go (default: the system temporary directory).
     #[arg(long, env = "STAC_INDEXED_WORK_DIR")]
     work_dir: Option<PathBuf>,
+    /// Crawl only part K of N (from 0) of the items and write it under
+    /// OUT/parts/ for --merge. Default: CLOUD_RUN_TASK_INDEX and
+    /// CLOUD_RUN_TASK_COUNT (a Cloud Run job's tasks), or
+    /// AWS_BATCH_JOB_ARRAY_INDEX and STAC_INDEXED_SHARD_COUNT (an AWS Batch
+    /// array job); a count of 1 is an ordinary run.
+    #[arg(long, env = "STAC_INDEXED_SHARD", value_name = "K/N", conflicts_with = "merge")]
+    shard: Option<String>,
+    /// Publish the parts that `--shard` runs wrote under OUT as one version, then delete them.
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["root", "from", "config", "out"])]
+    merge: Option<String>,
 }
 
 /// `stac-indexed inspect`.
@@ -91,12 +103,97 @@ pub(crate) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Resul
     result.map(|_| ())
 }
 
-async fn run_index(args: IndexArgs, io: Arc<Io>) -> anyhow::Result<IndexReport> {
-    let out = Uri::parse(&args.out)?;
+/// What an `index` command did.
+enum Report {
+    /// A version was published (an ordinary run, or a merge).
+    Published(IndexReport),
+    /// One part of a sharded run was written.
+    Part(PartReport),
+}
+
+/// An index run, a part of a sharded one, or the merge; its report as JSON.
+async fn run_index(args: IndexArgs, io: Arc<Io>) -> anyhow::Result<serde_json::Value> {
+    let progress = Arc::new(Progress::default());
+    let bar = progress_bar(progress.clone());
+    let result = run_index_command(args, io, &progress).await;
+    bar.finish_and_clear();
+    match result? {
+        Report::Published(report) => {
+            print_summary(&report);
+            Ok(serde_json::to_value(report)?)
+        }
+        Report::Part(report) => {
+            print_part(&report);
+            Ok(serde_json::to_value(report)?)
+        }
+    }
+}
+
+async fn run_index_command(args: IndexArgs, io: Arc<Io>, progress: &Progress) -> anyhow::Result<Report> {
+    if let Some(out) = &args.merge {
+        let options = MergeOptions {
+            out: Uri::parse(out)?,
+            strict: args.strict,
+            work_dir: args.work_dir,
+        };
+        return Ok(Report::Published(
+            stac_indexed_indexer::merge(options, io, progress).await?,
+        ));
+    }
+    let shard = shard(&args)?;
+    let options = index_options(args, &io).await?;
+    Ok(match shard {
+        Some(shard) => Report::Part(stac_indexed_indexer::index_part(options, shard, io, progress).await?),
+        None => Report::Published(stac_indexed_indexer::index(options, io, progress).await?),
+    })
+}
+
+/// The part of a sharded run to crawl: `--shard`, else the job engine's
+/// environment; `None` for an ordinary run (no shard, or a count of 1).
+fn shard(args: &IndexArgs) -> anyhow::Result<Option<Shard>> {
+    let shard = match &args.shard {
+        Some(text) => text.parse::<Shard>()?,
+        None => match shard_from_environment()? {
+            Some(shard) => shard,
+            None => return Ok(None),
+        },
+    };
+    Ok((shard.count > 1).then_some(shard))
+}
+
+/// A Cloud Run job task or an AWS Batch array child, from their variables.
+fn shard_from_environment() -> anyhow::Result<Option<Shard>> {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let number = |name: &str, text: String| {
+        text.parse::<u32>()
+            .with_context(|| format!("{name}={text:?} is not a number"))
+    };
+    if let (Some(index), Some(count)) = (variable("CLOUD_RUN_TASK_INDEX"), variable("CLOUD_RUN_TASK_COUNT")) {
+        let shard = Shard::new(
+            number("CLOUD_RUN_TASK_INDEX", index)?,
+            number("CLOUD_RUN_TASK_COUNT", count)?,
+        )?;
+        return Ok(Some(shard));
+    }
+    if let Some(index) = variable("AWS_BATCH_JOB_ARRAY_INDEX") {
+        let count = variable("STAC_INDEXED_SHARD_COUNT").context(
+            "AWS_BATCH_JOB_ARRAY_INDEX is set: set STAC_INDEXED_SHARD_COUNT to the array size too (AWS Batch does not pass it)",
+        )?;
+        let shard = Shard::new(
+            number("AWS_BATCH_JOB_ARRAY_INDEX", index)?,
+            number("STAC_INDEXED_SHARD_COUNT", count)?,
+        )?;
+        return Ok(Some(shard));
+    }
+    Ok(None)
+}
+
+async fn index_options(args: IndexArgs, io: &Io) -> anyhow::Result<IndexOptions> {
+    let out = Uri::parse(args.out.as_deref().context("--out is required")?)?;
     let source = match (&args.root, &args.from) {
         (Some(root), _) => Source::Root {
             uri: Uri::parse(root)?,
-            config: read_config(&io, args.config.as_deref()).await?,
+            config: read_config(io, args.config.as_deref()).await?,
         },
         (None, Some(from)) => Source::Manifest(manifest_uri(from)?),
         (None, None) if args.config.is_some() => {
@@ -104,20 +201,13 @@ async fn run_index(args: IndexArgs, io: Arc<Io>) -> anyhow::Result<IndexReport> 
         }
         (None, None) => Source::Output,
     };
-    let options = IndexOptions {
+    Ok(IndexOptions {
         source,
         out,
         concurrency: args.concurrency,
         strict: args.strict,
         work_dir: args.work_dir,
-    };
-    let progress = Arc::new(Progress::default());
-    let bar = progress_bar(progress.clone());
-    let result = stac_indexed_indexer::index(options, io, &progress).await;
-    bar.finish_and_clear();
-    let report = result?;
-    print_summary(&report);
-    Ok(report)
+    })
 }
 
 async fn read_config(io: &Io, location: Option<&str>) -> anyhow::Result<IndexConfig> {
@@ -187,6 +277,13 @@ fn print_summary(report: &IndexReport) {
         );
     }
     eprintln!("index {} published at {}", report.index_id, report.manifest);
+}
+
+fn print_part(report: &PartReport) {
+    eprintln!(
+        "part {}: {} items from {} documents, {} errors, in {:.1} s; written to {} (publish with --merge)",
+        report.shard, report.items, report.documents, report.errors, report.seconds, report.part
+    );
 }
 
 pub(crate) async fn inspect(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<()> {

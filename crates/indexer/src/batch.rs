@@ -21,16 +21,19 @@ pub(crate) struct RowBatcher {
     /// items) met so far; staged rows carry the number, not the URI.
     owner_numbers: HashMap<Arc<str>, i64>,
     owners: Vec<Arc<str>>,
+    /// Added to every owner number (a shard's, so that all shards' numbers differ).
+    owner_base: i64,
 }
 
 impl RowBatcher {
-    pub(crate) fn new(schema: SchemaRef, config: &IndexConfig) -> RowBatcher {
+    pub(crate) fn new(schema: SchemaRef, config: &IndexConfig, owner_base: i64) -> RowBatcher {
         RowBatcher {
             schema,
             field_types: config.fields.iter().map(|f| f.field_type).collect(),
             rows: Vec::new(),
             owner_numbers: HashMap::new(),
             owners: Vec::new(),
+            owner_base,
         }
     }
 
@@ -43,7 +46,7 @@ impl RowBatcher {
         if let Some(number) = self.owner_numbers.get(owner) {
             return *number;
         }
-        let number = self.owners.len() as i64;
+        let number = self.owner_base + self.owners.len() as i64;
         self.owners.push(owner.clone());
         self.owner_numbers.insert(owner.clone(), number);
         number

@@ -10,17 +10,24 @@
 //! after another: one thread hand-off per chunk instead of two per file.
 //! Rows leave in batches for the staging writer as soon as a batch is full.
 //! Memory stays flat however large the catalog.
+//!
+//! In a sharded crawl every shard reads the tree but dispatches only the
+//! item links its [`Shard`] owns (see [`crate::shard`]); what it reads is
+//! accounted as *replicated* (every shard reads it) or *owned* (only this
+//! shard does) so that the merge counts each document and error once.
 
 use crate::batch::RowBatcher;
 use crate::document::{self, Document, DocumentKind, RawLink};
 use crate::item::{self, Extracted};
 use crate::report::{ErrorKind, ErrorRecord};
+use crate::shard::Shard;
 use crate::staging::StagingWriter;
 use crate::tree::{NodeKind, NodeRecord};
 use crate::{Error, Progress, Result};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stac_indexed_format::{CatalogInfo, IndexConfig};
 use stac_indexed_io::{Io, Scheme, Uri};
@@ -36,7 +43,7 @@ const BATCH_ROWS: usize = 8192;
 const LOCAL_CHUNK: usize = 128;
 
 /// A collection as the crawl found it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct CollectionRecord {
     pub id: String,
     pub title: Option<String>,
@@ -46,22 +53,30 @@ pub(crate) struct CollectionRecord {
 }
 
 /// What the crawl produced besides the staged rows.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CrawlOutput {
     pub catalog: CatalogInfo,
     pub collections: Vec<CollectionRecord>,
     /// Every catalog and collection read (the root among them), in the order found.
     pub tree: Vec<NodeRecord>,
-    /// The URIs of the staged rows' owners, by the number in their `owner` column.
-    pub owners: Vec<Arc<str>>,
-    pub errors: Vec<ErrorRecord>,
-    pub documents: u64,
+    /// The URIs of the staged rows' owners, by the number in their `owner`
+    /// column (less the shard's base).
+    pub owners: Vec<String>,
+    /// Errors every shard records alike (about the tree and its links).
+    pub replicated_errors: Vec<ErrorRecord>,
+    /// Errors about what only this shard read (its items).
+    pub owned_errors: Vec<ErrorRecord>,
+    /// Documents every shard reads (catalogs, collections, pages).
+    pub replicated_documents: u64,
+    /// Documents only this shard reads (its items).
+    pub owned_documents: u64,
 }
 
 /// Shared, read-only state of the spawned tasks.
 struct Context {
     io: Arc<Io>,
     config: Arc<IndexConfig>,
+    shard: Shard,
 }
 
 /// One thing to fetch (or list).
@@ -77,6 +92,8 @@ struct Task {
     owner: Option<Arc<str>>,
     /// List a directory or prefix instead of fetching a document.
     list: bool,
+    /// Only this shard fetches it (an item, or something an item link led to).
+    owned: bool,
 }
 
 /// Item files on the local disk, linked by the same document, read one
@@ -102,6 +119,8 @@ struct ItemLinks {
     parent: Arc<str>,
     collection: Option<Arc<str>>,
     owner: Option<Arc<str>>,
+    /// Listed by a document only this shard reads: every link is this shard's.
+    owned: bool,
     hrefs: std::vec::IntoIter<String>,
 }
 
@@ -109,10 +128,15 @@ struct ItemLinks {
 #[derive(Default)]
 struct Outcome {
     documents: u64,
+    /// Whether the documents were owned tasks.
+    owned: bool,
     item_links: Option<ItemLinks>,
     nodes: Vec<Task>,
     rows: Vec<item::ItemRow>,
+    /// Errors about the documents themselves.
     errors: Vec<ErrorRecord>,
+    /// Errors about the items extracted (owned, wherever they were found).
+    item_errors: Vec<ErrorRecord>,
     collection: Option<CollectionRecord>,
     tree_node: Option<NodeRecord>,
 }
@@ -137,17 +161,29 @@ struct Crawl<'a> {
     progress: &'a Progress,
 }
 
+/// Where and how to crawl.
+pub(crate) struct CrawlSettings {
+    pub io: Arc<Io>,
+    pub config: Arc<IndexConfig>,
+    pub concurrency: usize,
+    pub shard: Shard,
+}
+
 /// Crawls from `root`; rows go to `writer`, the rest is returned.
 pub(crate) async fn crawl(
     root: &Uri,
-    io: Arc<Io>,
-    config: Arc<IndexConfig>,
-    concurrency: usize,
+    settings: CrawlSettings,
     batcher: RowBatcher,
     writer: &StagingWriter,
     progress: &Progress,
 ) -> Result<CrawlOutput> {
-    let context = Arc::new(Context { io, config });
+    let CrawlSettings {
+        io,
+        config,
+        concurrency,
+        shard,
+    } = settings;
+    let context = Arc::new(Context { io, config, shard });
     let (bytes, document) = fetch_root(&context.io, root).await?;
     let catalog = catalog_info(&document);
     let mut crawl = Crawl {
@@ -166,8 +202,10 @@ pub(crate) async fn crawl(
             collections: Vec::new(),
             tree: Vec::new(),
             owners: Vec::new(),
-            errors: Vec::new(),
-            documents: 0,
+            replicated_errors: Vec::new(),
+            owned_errors: Vec::new(),
+            replicated_documents: 0,
+            owned_documents: 0,
         },
         batcher,
         writer,
@@ -179,6 +217,7 @@ pub(crate) async fn crawl(
         collection: None,
         owner: None,
         list: false,
+        owned: false,
     };
     crawl.seen.insert(uri_key(root));
     let outcome = process(&context, &root_task, &bytes, document);
@@ -188,7 +227,7 @@ pub(crate) async fn crawl(
         let batch = crawl.batcher.take_batch()?;
         crawl.writer.write(batch).await?;
     }
-    crawl.output.owners = crawl.batcher.owners().to_vec();
+    crawl.output.owners = crawl.batcher.owners().iter().map(|owner| owner.to_string()).collect();
     Ok(crawl.output)
 }
 
@@ -253,6 +292,9 @@ impl Crawl<'_> {
             self.pending_items -= 1;
             match links.base.join(&href) {
                 Ok(uri) if self.seen.insert(uri_key(&uri)) => {
+                    if !links.owned && !self.context.shard.owns(uri.as_str()) {
+                        continue;
+                    }
                     if uri.scheme() == Scheme::File {
                         let chunk = chunk.get_or_insert_with(|| LocalItems {
                             uris: Vec::with_capacity(LOCAL_CHUNK),
@@ -272,6 +314,7 @@ impl Crawl<'_> {
                         collection: links.collection.clone(),
                         owner: links.owner.clone(),
                         list: false,
+                        owned: true,
                     };
                     if chunk.is_none() {
                         return Some(Job::Fetch(task));
@@ -281,13 +324,14 @@ impl Crawl<'_> {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    self.progress.add_errors(1);
-                    self.output.errors.push(ErrorRecord {
+                    let error = ErrorRecord {
                         uri: href,
                         kind: ErrorKind::UnsupportedLink,
                         message: e.to_string(),
                         parent: Some(links.parent.to_string()),
-                    });
+                    };
+                    let owned = links.owned;
+                    self.record(error, owned);
                 }
             }
         }
@@ -295,7 +339,11 @@ impl Crawl<'_> {
     }
 
     async fn absorb(&mut self, outcome: Outcome) -> Result<()> {
-        self.output.documents += outcome.documents;
+        if outcome.owned {
+            self.output.owned_documents += outcome.documents;
+        } else {
+            self.output.replicated_documents += outcome.documents;
+        }
         self.progress.add_documents(outcome.documents);
         let mut follow_links = true;
         if let Some(collection) = outcome.collection {
@@ -303,7 +351,7 @@ impl Crawl<'_> {
                 self.output.collections.push(collection);
             } else {
                 follow_links = false;
-                self.record(ErrorRecord {
+                let error = ErrorRecord {
                     message: format!(
                         "collection id {:?} was already found elsewhere; this one is skipped",
                         collection.id
@@ -311,7 +359,8 @@ impl Crawl<'_> {
                     uri: collection.href,
                     kind: ErrorKind::DuplicateCollection,
                     parent: None,
-                });
+                };
+                self.record(error, outcome.owned);
             }
         }
         if follow_links {
@@ -326,7 +375,8 @@ impl Crawl<'_> {
                 }
             }
         }
-        outcome.errors.into_iter().for_each(|e| self.record(e));
+        outcome.errors.into_iter().for_each(|e| self.record(e, outcome.owned));
+        outcome.item_errors.into_iter().for_each(|e| self.record(e, true));
         self.progress.add_items(outcome.rows.len() as u64);
         for row in outcome.rows {
             self.batcher.push(row);
@@ -338,10 +388,14 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    fn record(&mut self, error: ErrorRecord) {
+    fn record(&mut self, error: ErrorRecord, owned: bool) {
         tracing::debug!(%error, "recorded");
         self.progress.add_errors(1);
-        self.output.errors.push(error);
+        if owned {
+            self.output.owned_errors.push(error);
+        } else {
+            self.output.replicated_errors.push(error);
+        }
     }
 }
 
@@ -380,6 +434,12 @@ fn catalog_info(document: &Document) -> CatalogInfo {
 }
 
 async fn run_task(context: &Context, task: &Task) -> Outcome {
+    let mut outcome = fetch_task(context, task).await;
+    outcome.owned = task.owned;
+    outcome
+}
+
+async fn fetch_task(context: &Context, task: &Task) -> Outcome {
     if task.list {
         return list(context, task).await;
     }
@@ -395,7 +455,10 @@ async fn run_task(context: &Context, task: &Task) -> Outcome {
 /// as one outcome each.
 fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
     let mut buffer = Vec::new();
-    let mut merged = Outcome::default();
+    let mut merged = Outcome {
+        owned: true,
+        ..Outcome::default()
+    };
     let mut outcomes = Vec::new();
     for uri in items.uris {
         let task = Task {
@@ -404,15 +467,18 @@ fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
             collection: items.collection.clone(),
             owner: items.owner.clone(),
             list: false,
+            owned: true,
         };
-        let outcome = match Io::read_local(&task.uri, &mut buffer) {
+        let mut outcome = match Io::read_local(&task.uri, &mut buffer) {
             Ok(()) => parse_and_process(context, &task, &buffer),
             Err(e) => Outcome::error(&task, ErrorKind::Fetch, e.to_string()),
         };
+        outcome.owned = true;
         if outcome.only_rows_and_errors() {
             merged.documents += outcome.documents;
             merged.rows.extend(outcome.rows);
             merged.errors.extend(outcome.errors);
+            merged.item_errors.extend(outcome.item_errors);
         } else {
             outcomes.push(outcome);
         }
@@ -441,6 +507,7 @@ async fn list(context: &Context, task: &Task) -> Outcome {
                 parent: Arc::from(task.uri.as_str()),
                 collection: task.collection.clone(),
                 owner: task.owner.clone(),
+                owned: task.owned,
                 hrefs: uris
                     .into_iter()
                     .filter(document::is_json_name)
@@ -489,7 +556,8 @@ fn process(context: &Context, task: &Task, bytes: &[u8], document: Document) -> 
         },
         Some(DocumentKind::ItemCollection) => {
             let features = document.json.get("features").and_then(Value::as_array);
-            for feature in features.into_iter().flatten() {
+            let extract = task.owned || context.shard.owns(task.uri.as_str());
+            for feature in features.into_iter().flatten().filter(|_| extract) {
                 let href = feature_href(feature, &task.uri);
                 let hash = stac_indexed_format::content_hash(stac_indexed_format::canonical_json(feature).as_bytes());
                 outcome.add_item(context, task, feature, hash, href);
@@ -533,13 +601,15 @@ fn feature_href(feature: &Value, page: &Uri) -> String {
 }
 
 impl Task {
-    fn child(parent: &Arc<str>, uri: Uri, collection: Option<Arc<str>>, owner: Option<Arc<str>>, list: bool) -> Task {
+    /// A task for a link of this one's document: owned when this one is.
+    fn child(&self, uri: Uri, collection: Option<Arc<str>>, owner: Option<Arc<str>>, list: bool) -> Task {
         Task {
             uri,
-            parent: Some(parent.clone()),
+            parent: Some(Arc::from(self.uri.as_str())),
             collection,
             owner,
             list,
+            owned: self.owned,
         }
     }
 }
@@ -562,12 +632,11 @@ impl Outcome {
     }
 
     fn push_error_at(&mut self, uri: String, task: &Task, kind: ErrorKind, message: String) {
-        self.errors.push(ErrorRecord {
-            uri,
-            kind,
-            message,
-            parent: task.parent.as_deref().map(str::to_string),
-        });
+        self.errors.push(error_at(uri, task, kind, message));
+    }
+
+    fn push_item_error(&mut self, uri: String, task: &Task, kind: ErrorKind, message: String) {
+        self.item_errors.push(error_at(uri, task, kind, message));
     }
 
     /// A link that cannot be followed; its parent is the document holding it.
@@ -592,11 +661,11 @@ impl Outcome {
         ) {
             Ok(Extracted { row, warnings }) => {
                 for warning in warnings {
-                    self.push_error_at(href.clone(), task, ErrorKind::PropertyType, warning);
+                    self.push_item_error(href.clone(), task, ErrorKind::PropertyType, warning);
                 }
                 self.rows.push(row);
             }
-            Err(rejection) => self.push_error_at(href, task, rejection.kind, rejection.message),
+            Err(rejection) => self.push_item_error(href, task, rejection.kind, rejection.message),
         }
     }
 
@@ -610,7 +679,6 @@ impl Outcome {
         collection: Option<Arc<str>>,
         owner: Option<Arc<str>>,
     ) -> Vec<String> {
-        let parent: Arc<str> = Arc::from(task.uri.as_str());
         let mut children = Vec::new();
         let mut item_hrefs = Vec::new();
         for RawLink { rel, href, method } in links {
@@ -628,16 +696,16 @@ impl Outcome {
             match rel.as_str() {
                 "child" => {
                     children.push(target.to_string());
-                    self.nodes.push(Task::child(&parent, target, None, None, false));
+                    self.nodes.push(task.child(target, None, None, false));
                 }
                 "items" => {
                     let list = document::is_listable(&target);
-                    let task = Task::child(&parent, target, collection.clone(), owner.clone(), list);
-                    self.nodes.push(task);
+                    self.nodes
+                        .push(task.child(target, collection.clone(), owner.clone(), list));
                 }
                 _ if method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case("GET")) => {
-                    let task = Task::child(&parent, target, collection.clone(), owner.clone(), false);
-                    self.nodes.push(task);
+                    self.nodes
+                        .push(task.child(target, collection.clone(), owner.clone(), false));
                 }
                 _ => self.push_link_error(
                     target.to_string(),
@@ -649,12 +717,22 @@ impl Outcome {
         if !item_hrefs.is_empty() {
             self.item_links = Some(ItemLinks {
                 base: task.uri.clone(),
-                parent,
+                parent: Arc::from(task.uri.as_str()),
                 collection,
                 owner,
+                owned: task.owned,
                 hrefs: item_hrefs.into_iter(),
             });
         }
         children
+    }
+}
+
+fn error_at(uri: String, task: &Task, kind: ErrorKind, message: String) -> ErrorRecord {
+    ErrorRecord {
+        uri,
+        kind,
+        message,
+        parent: task.parent.as_deref().map(str::to_string),
     }
 }

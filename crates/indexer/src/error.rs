@@ -48,6 +48,12 @@ pub enum Error {
     /// Nothing to index: neither a root nor a previous manifest.
     #[error("no root catalog given and no manifest at {0} to re-index from")]
     NoSource(Uri),
+    /// A `--shard` that is not a part of a count.
+    #[error("invalid shard: {0}")]
+    InvalidShard(String),
+    /// The parts of a sharded crawl cannot be merged (missing, duplicated, mismatched).
+    #[error("cannot merge: {0}")]
+    Merge(String),
     /// A background task died.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -49,12 +49,12 @@ pub(crate) struct TreeOwners {
     pub owners: Vec<(i64, i64)>,
 }
 
-/// Sorts `staged` into `<work>/items.parquet`, dropping rows of collections not
+/// Sorts the `staged` files into `<work>/items.parquet`, dropping rows of collections not
 /// in `collections` and all but the first (by href) of duplicate ids, and
 /// writes `<work>/links.parquet` for the nodes of `tree`.
 pub(crate) fn finalize(
     work: &Path,
-    staged: &Path,
+    staged: &[PathBuf],
     collections: &[String],
     tree: &TreeOwners,
     previous_items: Option<&Path>,
@@ -74,16 +74,17 @@ pub(crate) fn finalize(
             appender.append_row([owner, node])?;
         }
     }
-    let staged = sql_path(staged);
+    let staged: Vec<String> = staged.iter().map(|path| sql_path(path)).collect();
     connection.execute_batch(&format!(
-        "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({staged});
+        "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet([{}]);
          CREATE TEMP TABLE duplicates AS
            SELECT {COLLECTION}, {ID}, min({HREF}) AS kept FROM staged
            WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
            GROUP BY ALL HAVING count(*) > 1;
          CREATE TEMP TABLE dropped AS
            SELECT s.{HREF}, s.{COLLECTION}, s.{ID}, d.kept FROM staged s
-           JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;"
+           JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;",
+        staged.join(", ")
     ))?;
     let mut errors = unknown_collection_errors(&connection)?;
     errors.extend(duplicate_errors(&connection)?);

@@ -5,7 +5,8 @@
 //! DuckDB sort them into the published layout (rows clustered by collection
 //! and datetime, a dense `seq` sort key), writes the collections, errors,
 //! catalog tree and item links tables and publishes the version: data files first, the manifest last.
-//! [`gc`] removes old versions. docs/index-format.md is the contract.
+//! [`index_part`] crawls one [`Shard`] of the items and writes it as a part;
+//! [`merge`] publishes the parts as one version. [`gc`] removes old versions. docs/index-format.md is the contract.
 
 mod batch;
 mod crawl;
@@ -19,13 +20,15 @@ mod options;
 mod progress;
 mod publish;
 mod report;
+mod shard;
 mod staging;
 mod tree;
 
 pub use error::{Error, Result};
 pub use gc::{GcReport, gc};
 pub use inspect::{CollectionSummary, Inspection, inspect};
-pub use options::{DEFAULT_CONCURRENCY, IndexOptions, Source};
+pub use options::{DEFAULT_CONCURRENCY, IndexOptions, MergeOptions, Source};
 pub use progress::Progress;
-pub use publish::index;
-pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport};
+pub use publish::{index, index_part, merge};
+pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport, PartReport};
+pub use shard::Shard;

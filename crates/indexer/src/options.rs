@@ -35,5 +35,16 @@ pub struct IndexOptions {
     pub work_dir: Option<PathBuf>,
 }
 
+/// What `merge` needs: where the parts are and the version goes.
+#[derive(Clone, Debug)]
+pub struct MergeOptions {
+    /// The directory or s3:// prefix the parts were written under (and the version goes to).
+    pub out: Uri,
+    /// Fail the merge when any error is recorded.
+    pub strict: bool,
+    /// Where working files go (a fresh temporary directory when absent).
+    pub work_dir: Option<PathBuf>,
+}
+
 /// The default bound on concurrent fetches.
 pub const DEFAULT_CONCURRENCY: usize = 64;

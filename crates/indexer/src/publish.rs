@@ -1,12 +1,14 @@
-//! One whole run: crawl, finalize, publish the files, then the manifest.
+//! One whole run: crawl, finalize, publish the files, then the manifest;
+//! or one part of a sharded run, and the merge that publishes the parts.
 
 use crate::batch::{RowBatcher, errors_batch};
-use crate::crawl::{CollectionRecord, crawl};
-use crate::finalize::{Finalized, finalize};
-use crate::options::{IndexOptions, Source};
-use crate::report::{ErrorRecord, IndexReport};
+use crate::crawl::{CollectionRecord, CrawlOutput, CrawlSettings, crawl};
+use crate::finalize::{Finalized, TreeOwners, finalize};
+use crate::options::{IndexOptions, MergeOptions, Source};
+use crate::report::{ErrorRecord, IndexReport, PartReport};
+use crate::shard::{self, LocalPart, Part, Shard};
 use crate::staging::{StagingWriter, write_file};
-use crate::tree::{self, TreeNode};
+use crate::tree::{self, NodeRecord, TreeNode};
 use crate::{Error, Progress, Result};
 use arrow_array::RecordBatch;
 use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
@@ -15,9 +17,11 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::schema::{collections_schema, errors_schema, staged_items_schema, tree_schema};
-use stac_indexed_format::{Counts, FORMAT_VERSION, FileEntry, Files, MAX_INDEXED_ITEM_LINKS, Manifest};
+use stac_indexed_format::{
+    CatalogInfo, Counts, FORMAT_VERSION, FileEntry, Files, IndexConfig, MAX_INDEXED_ITEM_LINKS, Manifest,
+};
 use stac_indexed_io::{Io, Scheme, Uri};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,66 +30,228 @@ use std::time::Instant;
 /// Crawls, builds and publishes one index version; returns its summary.
 pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> Result<IndexReport> {
     let started = Instant::now();
-    let out = options.out.as_directory();
+    let target = Target::resolve(&io, options.source, &options.out).await?;
+    let work = work_dir(options.work_dir.as_deref())?;
+    let part = crawl_part(&target, Shard::WHOLE, options.concurrency, &io, work.path(), progress).await?;
+    publish(target, vec![part], options.strict, &io, work.path(), progress, started).await
+}
+
+/// Crawls the share of the catalog that `shard` owns and writes it as a
+/// part under the output, for [`merge`] to publish with the others.
+pub async fn index_part(options: IndexOptions, shard: Shard, io: Arc<Io>, progress: &Progress) -> Result<PartReport> {
+    let started = Instant::now();
+    let target = Target::resolve(&io, options.source, &options.out).await?;
+    let work = work_dir(options.work_dir.as_deref())?;
+    let part = crawl_part(&target, shard, options.concurrency, &io, work.path(), progress).await?;
+    let uri = shard::write_part(&io, &target.out, &part).await?;
+    let crawl = &part.part.crawl;
+    Ok(PartReport {
+        shard: shard.to_string(),
+        part: uri.to_string(),
+        items: part.part.staged_rows,
+        documents: crawl.replicated_documents + crawl.owned_documents,
+        errors: (crawl.replicated_errors.len() + crawl.owned_errors.len()) as u64,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Publishes one version from every part of a sharded run under the
+/// output, as a single run would have, then deletes the parts. Publishes
+/// nothing unless exactly parts 0..N of one run are there.
+pub async fn merge(options: MergeOptions, io: Arc<Io>, progress: &Progress) -> Result<IndexReport> {
+    let started = Instant::now();
+    let out = writable_output(&options.out)?;
+    let work = work_dir(options.work_dir.as_deref())?;
+    let parts = shard::read_parts(&io, &out, work.path()).await?;
+    let first = &parts[0].part;
+    let manifest_uri = out.join(MANIFEST_FILE)?;
+    let target = Target {
+        previous: previous_manifest(&io, &Source::Output, &manifest_uri).await?,
+        root: Uri::parse(&first.root_uri)?,
+        config: first.config.clone(),
+        manifest_uri,
+        out: out.clone(),
+    };
+    progress.add_items(parts.iter().map(|p| p.part.staged_rows).sum());
+    let report = publish(target, parts, options.strict, &io, work.path(), progress, started).await?;
+    io.delete_prefix(&shard::parts_dir(&out)?).await?;
+    Ok(report)
+}
+
+/// Where a run publishes and what it indexes.
+struct Target {
+    out: Uri,
+    manifest_uri: Uri,
+    previous: Option<(Uri, Manifest)>,
+    root: Uri,
+    config: IndexConfig,
+}
+
+impl Target {
+    async fn resolve(io: &Io, source: Source, out: &Uri) -> Result<Target> {
+        let out = writable_output(out)?;
+        let manifest_uri = out.join(MANIFEST_FILE)?;
+        let previous = previous_manifest(io, &source, &manifest_uri).await?;
+        let (root, config) = match source {
+            Source::Root { uri, config } => (uri, config),
+            Source::Manifest(_) | Source::Output => {
+                let (_, manifest) = previous.as_ref().ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
+                (Uri::parse(&manifest.root_uri)?, manifest.config.clone())
+            }
+        };
+        Ok(Target {
+            out,
+            manifest_uri,
+            previous,
+            root,
+            config,
+        })
+    }
+}
+
+fn writable_output(out: &Uri) -> Result<Uri> {
+    let out = out.as_directory();
     if out.scheme() == Scheme::Http {
         return Err(Error::Io(stac_indexed_io::Error::NotWritable { uri: out.to_string() }));
     }
-    let manifest_uri = out.join(MANIFEST_FILE)?;
-    let previous = previous_manifest(&io, &options.source, &manifest_uri).await?;
-    let (root, config) = match options.source {
-        Source::Root { uri, config } => (uri, config),
-        Source::Manifest(_) | Source::Output => {
-            let (_, manifest) = previous.as_ref().ok_or_else(|| Error::NoSource(manifest_uri.clone()))?;
-            (Uri::parse(&manifest.root_uri)?, manifest.config.clone())
-        }
-    };
-    let work = work_dir(options.work_dir.as_deref())?;
-    let staged_path = work.path().join("staged.parquet");
-    let schema = Arc::new(staged_items_schema(&config));
-    let writer = StagingWriter::start(&staged_path, schema.clone())?;
-    let batcher = RowBatcher::new(schema, &config);
-    let config = Arc::new(config);
-    let crawled = crawl(
-        &root,
-        io.clone(),
-        config.clone(),
-        options.concurrency,
-        batcher,
-        &writer,
-        progress,
-    )
-    .await;
-    let staged_rows = writer.finish().await?;
-    let crawled = crawled?;
-    tracing::info!(staged_rows, documents = crawled.documents, "crawl finished");
+    Ok(out)
+}
 
-    let previous_items = match &previous {
-        Some((uri, manifest)) => previous_items(&io, uri, manifest, work.path()).await,
+/// Crawls `shard`'s share into a staging file in `work`.
+async fn crawl_part(
+    target: &Target,
+    shard: Shard,
+    concurrency: usize,
+    io: &Arc<Io>,
+    work: &Path,
+    progress: &Progress,
+) -> Result<LocalPart> {
+    let staged = work.join(format!("staged-{}.parquet", shard.index));
+    let schema = Arc::new(staged_items_schema(&target.config));
+    let writer = StagingWriter::start(&staged, schema.clone())?;
+    let batcher = RowBatcher::new(schema, &target.config, shard.owner_base());
+    let settings = CrawlSettings {
+        io: io.clone(),
+        config: Arc::new(target.config.clone()),
+        concurrency,
+        shard,
+    };
+    let crawled = crawl(&target.root, settings, batcher, &writer, progress).await;
+    let staged_rows = writer.finish().await?;
+    let crawl = crawled?;
+    tracing::info!(%shard, staged_rows, "crawl finished");
+    Ok(LocalPart {
+        part: Part {
+            shard,
+            root_uri: target.root.to_string(),
+            config: target.config.clone(),
+            crawl,
+            staged_rows,
+        },
+        staged,
+    })
+}
+
+/// The parts' crawl outputs as one: the tree and collections of all (part
+/// 0's first), what every part read alike from part 0, what each owned
+/// from each.
+struct Combined {
+    catalog: CatalogInfo,
+    collections: Vec<CollectionRecord>,
+    tree: Vec<NodeRecord>,
+    /// Each part's owner URIs, with the base of its numbers.
+    owners: Vec<(i64, Vec<String>)>,
+    errors: Vec<ErrorRecord>,
+    documents: u64,
+}
+
+impl Combined {
+    fn of(parts: Vec<Part>) -> Combined {
+        let mut combined = Combined {
+            catalog: CatalogInfo::default(),
+            collections: Vec::new(),
+            tree: Vec::new(),
+            owners: Vec::new(),
+            errors: Vec::new(),
+            documents: 0,
+        };
+        let mut collection_ids = HashSet::new();
+        let mut node_hrefs = HashSet::new();
+        for Part { shard, crawl, .. } in parts {
+            let CrawlOutput {
+                catalog,
+                collections,
+                tree,
+                owners,
+                replicated_errors,
+                owned_errors,
+                replicated_documents,
+                owned_documents,
+            } = crawl;
+            if shard.index == 0 {
+                combined.catalog = catalog;
+                combined.errors.extend(replicated_errors);
+                combined.documents += replicated_documents;
+            }
+            combined.errors.extend(owned_errors);
+            combined.documents += owned_documents;
+            let new_collections = collections.into_iter().filter(|c| collection_ids.insert(c.id.clone()));
+            combined.collections.extend(new_collections);
+            combined
+                .tree
+                .extend(tree.into_iter().filter(|n| node_hrefs.insert(n.href.clone())));
+            combined.owners.push((shard.owner_base(), owners));
+        }
+        combined
+    }
+}
+
+/// Finalizes the parts' staged rows into one version and publishes it:
+/// the data files first, the manifest last.
+async fn publish(
+    target: Target,
+    parts: Vec<LocalPart>,
+    strict: bool,
+    io: &Io,
+    work: &Path,
+    progress: &Progress,
+    started: Instant,
+) -> Result<IndexReport> {
+    let staged: Vec<PathBuf> = parts.iter().map(|p| p.staged.clone()).collect();
+    let combined = Combined::of(parts.into_iter().map(|p| p.part).collect());
+    let previous_items = match &target.previous {
+        Some((uri, manifest)) => previous_items(io, uri, manifest, work).await,
         None => None,
     };
-    let collection_ids: Vec<String> = crawled.collections.iter().map(|c| c.id.clone()).collect();
-    let tree = tree::assemble(root.as_str(), crawled.tree);
-    let owners = tree::owner_nodes(&tree, &crawled.owners);
-    let nodes = tree.len();
-    let work_path = work.path().to_path_buf();
+    let collection_ids: Vec<String> = combined.collections.iter().map(|c| c.id.clone()).collect();
+    let tree = tree::assemble(target.root.as_str(), combined.tree);
+    let owners = combined
+        .owners
+        .iter()
+        .flat_map(|(base, owners)| tree::owner_nodes(&tree, owners, *base))
+        .collect();
+    let tree_owners = TreeOwners {
+        nodes: tree.len(),
+        owners,
+    };
+    let work_path = work.to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
-        let tree = crate::finalize::TreeOwners { nodes, owners };
         finalize(
             &work_path,
-            &staged_path,
+            &staged,
             &collection_ids,
-            &tree,
+            &tree_owners,
             previous_items.as_deref(),
         )
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))??;
 
-    let mut errors = crawled.errors;
+    let mut errors = combined.errors;
     errors.extend(finalized.errors.iter().cloned());
-    errors.sort_by(|a, b| (&a.uri, a.kind.as_str()).cmp(&(&b.uri, b.kind.as_str())));
+    errors.sort_by(|a, b| (&a.uri, a.kind.as_str(), &a.message).cmp(&(&b.uri, b.kind.as_str(), &b.message)));
     progress.add_errors(finalized.errors.len() as u64);
-    if options.strict && !errors.is_empty() {
+    if strict && !errors.is_empty() {
         return Err(Error::Strict {
             count: errors.len(),
             first: errors[0].to_string(),
@@ -93,31 +259,31 @@ pub async fn index(options: IndexOptions, io: Arc<Io>, progress: &Progress) -> R
     }
 
     let index_id = new_index_id();
-    let tables = write_tables(work.path(), &crawled.collections, &tree, &finalized, &errors)?;
-    let files = upload(&io, &out, &index_id, &finalized, &tables).await?;
+    let tables = write_tables(work, &combined.collections, &tree, &finalized, &errors)?;
+    let files = upload(io, &target.out, &index_id, &finalized, &tables).await?;
     let counts = Counts {
-        documents: crawled.documents,
+        documents: combined.documents,
         items: finalized.items,
-        collections: crawled.collections.len() as u64,
+        collections: combined.collections.len() as u64,
         errors: errors.len() as u64,
     };
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         index_id: index_id.clone(),
-        previous_index_id: previous.as_ref().map(|(_, m)| m.index_id.clone()),
+        previous_index_id: target.previous.as_ref().map(|(_, m)| m.index_id.clone()),
         created: Utc::now(),
         indexer_version: env!("CARGO_PKG_VERSION").to_string(),
-        root_uri: root.to_string(),
-        catalog: crawled.catalog,
-        config: Arc::unwrap_or_clone(config),
+        root_uri: target.root.to_string(),
+        catalog: combined.catalog,
+        config: target.config,
         files,
         counts: counts.clone(),
         changes: finalized.changes.clone(),
     };
-    io.put(&manifest_uri, Bytes::from(manifest.to_json())).await?;
+    io.put(&target.manifest_uri, Bytes::from(manifest.to_json())).await?;
     Ok(IndexReport {
         index_id,
-        manifest: manifest_uri.to_string(),
+        manifest: target.manifest_uri.to_string(),
         counts,
         changes: finalized.changes,
         seconds: started.elapsed().as_secs_f64(),

@@ -1,11 +1,11 @@
 //! Per-document errors and the summary of a run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stac_indexed_format::{Changes, Counts};
 use std::fmt;
 
 /// What went wrong with one document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// It could not be fetched (404, network, permissions).
@@ -58,7 +58,7 @@ impl fmt::Display for ErrorKind {
 }
 
 /// One row of the errors table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
     /// The URI of the document that failed.
     pub uri: String,
@@ -87,6 +87,23 @@ pub struct IndexReport {
     pub counts: Counts,
     /// What changed since the previous version, if there was one.
     pub changes: Option<Changes>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The outcome of one part of a sharded run.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartReport {
+    /// Which part, as `K/N`.
+    pub shard: String,
+    /// The URI of the part's `part.json`.
+    pub part: String,
+    /// Items staged (before the merge drops duplicates).
+    pub items: u64,
+    /// Documents read.
+    pub documents: u64,
+    /// Errors recorded.
+    pub errors: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }

@@ -9,11 +9,12 @@
 //! reach (found through an `items` or `next` link) go under the root, in
 //! href order.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
 
 /// What a tree node is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum NodeKind {
     Catalog,
     Collection,
@@ -30,7 +31,7 @@ impl NodeKind {
 }
 
 /// A catalog or collection as the crawl read it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct NodeRecord {
     /// The absolute URI it was read from.
     pub href: String,
@@ -81,8 +82,8 @@ fn leftover_tops(unplaced: &HashMap<String, NodeRecord>) -> Vec<String> {
 }
 
 /// The tree row of each numbered owner of staged rows: `(owner number,
-/// node row)` for the owners that are tree nodes.
-pub(crate) fn owner_nodes(tree: &[TreeNode], owners: &[Arc<str>]) -> Vec<(i64, i64)> {
+/// node row)` for the owners that are tree nodes, numbered from `base`.
+pub(crate) fn owner_nodes(tree: &[TreeNode], owners: &[String], base: i64) -> Vec<(i64, i64)> {
     let rows: HashMap<&str, usize> = tree
         .iter()
         .enumerate()
@@ -91,7 +92,7 @@ pub(crate) fn owner_nodes(tree: &[TreeNode], owners: &[Arc<str>]) -> Vec<(i64, i
     owners
         .iter()
         .enumerate()
-        .filter_map(|(number, owner)| rows.get(owner.as_ref()).map(|row| (number as i64, *row as i64)))
+        .filter_map(|(number, owner)| rows.get(owner.as_str()).map(|row| (base + number as i64, *row as i64)))
         .collect()
 }
 
