@@ -1,28 +1,31 @@
-//! Sorting the staged rows into the published items table, with DuckDB.
+//! The published items table from the staged rows, and what is learned
+//! making it.
 //!
-//! DuckDB sorts out of core (bounded memory, spilling to the work directory),
-//! so the published file can be clustered by collection and datetime however
-//! many items there are. The same connection finds duplicate ids and items of
-//! unknown collections, counts items per collection and per tree node,
-//! writes the links table and, when there is a previous version, compares
-//! content hashes.
+//! DuckDB finds duplicate ids and items of unknown collections over the
+//! staged files' narrow columns; the merge ([`crate::merge`]) interleaves
+//! their sorted runs into the items table, skipping those rows, in bounded
+//! memory however many items there are. DuckDB then counts items per
+//! collection and per tree node, writes the links table and, when there is a
+//! previous version, compares content hashes.
 
 use crate::Result;
+use crate::merge::{MergeTarget, RowFilter, merge_runs};
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
-use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, DATETIME, HREF, ID, NODE_ROW, OWNER, SEQ, START_DATETIME};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, HREF, ID, NODE_ROW, OWNER, SEQ};
 use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Rows per row group of the published items file: small enough that
 /// collection and datetime filters skip most groups.
 pub(crate) const ITEMS_ROW_GROUP: usize = 10_240;
 
-/// DuckDB's memory bound while sorting (it spills beyond it). One thread:
-/// each sorting thread holds its own buffers, and a parallel sort of wide
-/// rows exceeded a 128 MB limit at 1M items where one thread stays inside.
-const MEMORY_LIMIT: &str = "192MB";
+/// DuckDB's memory bound (it spills beyond it). One thread: each thread
+/// holds its own buffers, and a second one bought 10% at 1M items for a
+/// third more memory.
+const MEMORY_LIMIT: &str = "128MB";
 
 /// The published items table and what was learned making it.
 #[derive(Debug)]
@@ -74,37 +77,44 @@ pub(crate) fn finalize(
             appender.append_row([owner, node])?;
         }
     }
-    let staged: Vec<String> = staged.iter().map(|path| sql_path(path)).collect();
+    let staged_sql: Vec<String> = staged.iter().map(|path| sql_path(path)).collect();
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet([{}]);
          CREATE TEMP TABLE duplicates AS
            SELECT {COLLECTION}, {ID}, min({HREF}) AS kept FROM staged
-           WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
-           GROUP BY ALL HAVING count(*) > 1;
+           WHERE ({COLLECTION}, {ID}) IN (
+             SELECT ({COLLECTION}, {ID}) FROM staged
+             WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
+             GROUP BY ALL HAVING count(*) > 1)
+           GROUP BY ALL;
          CREATE TEMP TABLE dropped AS
            SELECT s.{HREF}, s.{COLLECTION}, s.{ID}, d.kept FROM staged s
            JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;",
-        staged.join(", ")
+        staged_sql.join(", ")
     ))?;
+    tracing::info!("duplicates found");
+    crate::publish::release_freed_memory();
     let mut errors = unknown_collection_errors(&connection)?;
     errors.extend(duplicate_errors(&connection)?);
-    let sorted = work.join("sorted.parquet");
+    let mut filter = Published {
+        collections: collections.iter().cloned().collect(),
+        dropped: hrefs(&connection, &format!("SELECT {HREF} FROM dropped"))?,
+        kept: hrefs(&connection, "SELECT kept FROM duplicates")?,
+        emitted: HashSet::new(),
+    };
     let items_path = work.join("items.parquet");
-    connection.execute_batch(&format!(
-        "COPY (SELECT * FROM staged
-               WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
-                 AND {HREF} NOT IN (SELECT {HREF} FROM dropped)
-               ORDER BY {COLLECTION}, coalesce({DATETIME}, {START_DATETIME}) DESC NULLS LAST, {ID})
-           TO {sorted} (FORMAT parquet, COMPRESSION uncompressed);
-         COPY (SELECT file_row_number AS {SEQ}, * EXCLUDE (file_row_number, {OWNER})
-               FROM read_parquet({sorted}, file_row_number = true))
-           TO {items} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
-        sorted = sql_path(&sorted),
-        items = sql_path(&items_path),
-    ))?;
+    let owners_path = work.join("owners.parquet");
+    let target = MergeTarget {
+        items: &items_path,
+        owners: &owners_path,
+        row_group: ITEMS_ROW_GROUP,
+    };
+    let rows = merge_runs(staged, &staged_schema(&staged[0])?, &mut filter, target)?;
+    tracing::info!(rows, "items merged");
     let links_path = work.join("links.parquet");
-    let (node_item_counts, links) = write_links(&connection, &sorted, &links_path, tree.nodes)?;
-    let _ = std::fs::remove_file(&sorted);
+    let (node_item_counts, links) = write_links(&connection, &items_path, &owners_path, &links_path, tree.nodes)?;
+    let _ = std::fs::remove_file(&owners_path);
+    tracing::info!(links, "links written");
     let item_counts = item_counts(&connection, &items_path)?;
     let items = item_counts.values().sum();
     let changes = previous_items
@@ -124,19 +134,28 @@ pub(crate) fn finalize(
 
 /// Counts the items of each tree node and writes the links table (node
 /// row, collection, id; by node, then in `seq` order) for the nodes with
-/// at most [`MAX_INDEXED_ITEM_LINKS`]. Returns the counts by row and the
-/// rows written.
-fn write_links(connection: &Connection, sorted: &Path, links: &Path, nodes: usize) -> Result<(Vec<u64>, u64)> {
-    let sorted = sql_path(sorted);
+/// at most [`MAX_INDEXED_ITEM_LINKS`], from the items table and its
+/// `(seq, owner)` side file. Returns the counts by row and the rows written.
+fn write_links(
+    connection: &Connection,
+    items: &Path,
+    item_owners: &Path,
+    links: &Path,
+    nodes: usize,
+) -> Result<(Vec<u64>, u64)> {
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW owned AS
-           SELECT o.node AS {NODE_ROW}, s.{COLLECTION}, s.{ID}, s.file_row_number AS position
-           FROM read_parquet({sorted}, file_row_number = true) s JOIN owners o ON s.{OWNER} = o.owner;
+           SELECT o.node AS {NODE_ROW}, i.{COLLECTION}, i.{ID}, i.{SEQ} AS position
+           FROM read_parquet({items}) i
+           JOIN read_parquet({item_owners}) s USING ({SEQ})
+           JOIN owners o ON s.{OWNER} = o.owner;
          CREATE TEMP TABLE node_counts AS SELECT {NODE_ROW}, count(*) AS n FROM owned GROUP BY ALL;
          COPY (SELECT {NODE_ROW}, {COLLECTION}, {ID} FROM owned
                WHERE {NODE_ROW} IN (SELECT {NODE_ROW} FROM node_counts WHERE n <= {MAX_INDEXED_ITEM_LINKS})
                ORDER BY {NODE_ROW}, position)
            TO {links} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ITEMS_ROW_GROUP});",
+        items = sql_path(items),
+        item_owners = sql_path(item_owners),
         links = sql_path(links),
     ))?;
     let mut counts = vec![0; nodes];
@@ -162,6 +181,40 @@ fn open(work: &Path) -> Result<Connection> {
         spill = sql_path(&spill)
     ))?;
     Ok(connection)
+}
+
+/// The staged rows the published table keeps: those of crawled
+/// collections, but the duplicates dropped, and the kept duplicate once
+/// even when two rows have its href.
+struct Published {
+    collections: HashSet<String>,
+    dropped: HashSet<String>,
+    kept: HashSet<String>,
+    emitted: HashSet<String>,
+}
+
+impl RowFilter for Published {
+    fn keeps(&mut self, collection: &str, href: &str) -> bool {
+        if !self.collections.contains(collection) || self.dropped.contains(href) {
+            return false;
+        }
+        !self.kept.contains(href) || self.emitted.insert(href.to_string())
+    }
+}
+
+fn hrefs(connection: &Connection, sql: &str) -> Result<HashSet<String>> {
+    let mut statement = connection.prepare(sql)?;
+    let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The schema the staged file was written with.
+fn staged_schema(path: &Path) -> Result<arrow_schema::Schema> {
+    let file = std::fs::File::open(path).map_err(|e| crate::Error::local(path, e))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)?
+        .schema()
+        .as_ref()
+        .clone())
 }
 
 fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {

@@ -1,5 +1,13 @@
-//! A background thread that streams record batches into a Parquet file.
+//! A background thread that streams record batches into a Parquet file, in
+//! sorted runs.
+//!
+//! Rows are collected into runs of [`RUN_ROWS`]; each run is sorted into
+//! the published order ([`crate::order`]) and written as one row group, so
+//! that the finalize step merges runs instead of sorting the whole table.
+//! The sorting happens here, on the writer's thread, while the crawl goes
+//! on.
 
+use crate::order::sort_batch;
 use crate::{Error, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -11,6 +19,14 @@ use tokio::sync::mpsc;
 
 /// How many batches may wait for the writer before the crawl slows down.
 const QUEUED_BATCHES: usize = 4;
+
+/// Rows per sorted run (one row group of the staged file). Bigger runs
+/// make fewer for the merge to interleave; smaller ones hold less memory
+/// here (a run is held twice while sorted, then encoded).
+const RUN_ROWS: usize = 32_768;
+
+/// The page size of the staged file.
+const STAGED_PAGE_BYTES: usize = 64 * 1024;
 
 /// Writes batches sent to it into one Parquet file, off the async runtime.
 pub(crate) struct StagingWriter {
@@ -27,12 +43,28 @@ impl StagingWriter {
         let thread = std::thread::Builder::new()
             .name("staging-writer".into())
             .spawn(move || {
-                let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties(Compression::SNAPPY)))?;
+                // The merge reads every run at once and holds a page of each
+                // column of each: small pages, and no dictionaries (the
+                // values are mostly unique anyway).
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_row_count(None)
+                    .set_dictionary_enabled(false)
+                    .set_data_page_size_limit(STAGED_PAGE_BYTES)
+                    .build();
+                let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
                 let mut rows = 0u64;
+                let mut run = Vec::new();
+                let mut run_rows = 0;
                 while let Some(batch) = receiver.blocking_recv() {
-                    rows += batch.num_rows() as u64;
-                    writer.write(&batch)?;
+                    run_rows += batch.num_rows();
+                    run.push(batch);
+                    if run_rows >= RUN_ROWS {
+                        rows += write_run(&mut writer, &schema, std::mem::take(&mut run))?;
+                        run_rows = 0;
+                    }
                 }
+                rows += write_run(&mut writer, &schema, run)?;
                 writer.close()?;
                 tracing::debug!(path = %staged.display(), rows, "staging file written");
                 Ok(rows)
@@ -59,11 +91,23 @@ impl StagingWriter {
     }
 }
 
+/// Sorts the batches of a run together and writes them as one row group.
+fn write_run(writer: &mut ArrowWriter<std::fs::File>, schema: &SchemaRef, run: Vec<RecordBatch>) -> Result<u64> {
+    let batch = arrow_select::concat::concat_batches(schema, &run)?;
+    drop(run);
+    if batch.num_rows() == 0 {
+        return Ok(0);
+    }
+    writer.write(&sort_batch(&batch)?)?;
+    writer.flush()?;
+    Ok(batch.num_rows() as u64)
+}
+
 /// Writer settings for index files written by this crate.
-pub(crate) fn writer_properties(compression: Compression) -> WriterProperties {
+pub(crate) fn writer_properties(compression: Compression, row_group_rows: usize) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(compression)
-        .set_max_row_group_row_count(Some(65_536))
+        .set_max_row_group_row_count(Some(row_group_rows))
         .build()
 }
 
@@ -73,7 +117,7 @@ pub(crate) fn write_file(path: &Path, batch: &RecordBatch) -> Result<()> {
     let mut writer = ArrowWriter::try_new(
         file,
         batch.schema(),
-        Some(writer_properties(Compression::ZSTD(Default::default()))),
+        Some(writer_properties(Compression::ZSTD(Default::default()), 65_536)),
     )?;
     writer.write(batch)?;
     writer.close()?;

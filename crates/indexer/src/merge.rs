@@ -1,0 +1,439 @@
+//! The published items table from sorted runs: a k-way merge.
+//!
+//! Each row group of a staged file is a run already in the published order
+//! (the staging writer sorted it), so the items table is one streaming
+//! merge of the runs of every staged file: rows the finalize step drops are
+//! skipped, the rest numbered by `seq` in the order they leave. Memory is a
+//! small batch per run and one output row group, whatever the catalog's
+//! size. The owner number of each row goes to a side file `(seq, owner)`
+//! for the links table.
+
+use crate::order::{KeyColumns, OrderKey};
+use crate::staging::writer_properties;
+use crate::{Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::basic::Compression;
+use stac_indexed_format::schema::{HREF, OWNER, SEQ};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows buffered over all runs while merging (each run gets its share).
+const BUFFERED_ROWS: usize = 16_384;
+
+/// Which staged rows the merge keeps.
+pub(crate) trait RowFilter {
+    /// Whether the row of `collection` read from `href` is published
+    /// (asked once per row, in the published order).
+    fn keeps(&mut self, collection: &str, href: &str) -> bool;
+}
+
+/// Where the merge writes, and how.
+pub(crate) struct MergeTarget<'a> {
+    /// The published items table.
+    pub items: &'a Path,
+    /// The `(seq, owner)` side file.
+    pub owners: &'a Path,
+    /// Rows per row group of both.
+    pub row_group: usize,
+}
+
+/// Merges the runs of the `staged` files (all of the staged `schema`) into
+/// the target's items table (rows numbered by `seq`, zstd) and writes
+/// `(seq, owner)` beside it. Returns the rows written.
+pub(crate) fn merge_runs(
+    staged: &[PathBuf],
+    schema: &Schema,
+    filter: &mut dyn RowFilter,
+    target: MergeTarget<'_>,
+) -> Result<u64> {
+    let mut runs = open_runs(staged)?;
+    let mut output = Output::create(&target, schema)?;
+    let mut heap = BinaryHeap::new();
+    for (index, run) in runs.iter_mut().enumerate() {
+        run.slot = output.register(&run.batch);
+        heap.push(Reverse((OwnedKey::of(run.key()), index)));
+    }
+    while let Some(Reverse((_, index))) = heap.pop() {
+        let run = &mut runs[index];
+        if filter.keeps(run.key().collection, run.href()) {
+            output.select(run.slot, run.row, run.owner());
+        }
+        if run.advance()? {
+            if run.row == 0 {
+                run.slot = output.register(&run.batch);
+            }
+            heap.push(Reverse((OwnedKey::of(run.key()), index)));
+        }
+        if output.is_full() {
+            output.flush()?;
+            for run in runs.iter_mut().filter(|run| !run.done) {
+                run.slot = output.register(&run.batch);
+            }
+        }
+    }
+    output.finish()
+}
+
+/// One run: a row group of a staged file, read a batch at a time.
+struct Run {
+    reader: ParquetRecordBatchReader,
+    batch: RecordBatch,
+    keys: KeyColumns,
+    row: usize,
+    /// The batch's place in the output's list of source batches.
+    slot: usize,
+    done: bool,
+}
+
+impl Run {
+    fn key(&self) -> OrderKey<'_> {
+        self.keys.key(self.row)
+    }
+
+    fn href(&self) -> &str {
+        self.batch
+            .column_by_name(HREF)
+            .map(|column| column.as_string::<i32>().value(self.row))
+            .unwrap_or_default()
+    }
+
+    fn owner(&self) -> i64 {
+        self.batch
+            .column_by_name(OWNER)
+            .map(|column| column.as_primitive::<Int64Type>().value(self.row))
+            .unwrap_or_default()
+    }
+
+    /// Moves to the next row (reading the next batch when needed); false
+    /// once the run is exhausted.
+    fn advance(&mut self) -> Result<bool> {
+        self.row += 1;
+        if self.row < self.batch.num_rows() {
+            return Ok(true);
+        }
+        match next_batch(&mut self.reader)? {
+            Some(batch) => {
+                self.keys = KeyColumns::of(&batch)?;
+                self.batch = batch;
+                self.row = 0;
+                Ok(true)
+            }
+            None => {
+                self.done = true;
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn next_batch(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatch>> {
+    loop {
+        match reader.next().transpose()? {
+            Some(batch) if batch.num_rows() == 0 => continue,
+            other => return Ok(other),
+        }
+    }
+}
+
+/// Every non-empty row group of every staged file, positioned on its first row.
+fn open_runs(staged: &[PathBuf]) -> Result<Vec<Run>> {
+    let mut groups = Vec::new();
+    for path in staged {
+        let file = File::open(path).map_err(|e| Error::local(path, e))?;
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(file)?.metadata().clone();
+        groups.extend((0..metadata.num_row_groups()).map(|group| (path, group)));
+    }
+    let batch_size = (BUFFERED_ROWS / groups.len().max(1)).clamp(64, 1024);
+    let mut runs = Vec::with_capacity(groups.len());
+    for (path, group) in groups {
+        let file = File::open(path).map_err(|e| Error::local(path, e))?;
+        let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+            .with_row_groups(vec![group])
+            .with_batch_size(batch_size)
+            .build()?;
+        if let Some(batch) = next_batch(&mut reader)? {
+            runs.push(Run {
+                keys: KeyColumns::of(&batch)?,
+                reader,
+                batch,
+                row: 0,
+                slot: 0,
+                done: false,
+            });
+        }
+    }
+    Ok(runs)
+}
+
+/// A row's key, owned, for the heap (runs are ordered by their current row).
+#[derive(PartialEq, Eq)]
+struct OwnedKey {
+    collection: String,
+    time: Option<i64>,
+    id: String,
+}
+
+impl OwnedKey {
+    fn of(key: OrderKey<'_>) -> OwnedKey {
+        OwnedKey {
+            collection: key.collection.to_string(),
+            time: key.time,
+            id: key.id.to_string(),
+        }
+    }
+
+    fn borrowed(&self) -> OrderKey<'_> {
+        OrderKey {
+            collection: &self.collection,
+            time: self.time,
+            id: &self.id,
+        }
+    }
+}
+
+impl Ord for OwnedKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.borrowed().cmp(&other.borrowed())
+    }
+}
+
+impl PartialOrd for OwnedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The items file and the owners side file, a row group at a time.
+struct Output {
+    items: ArrowWriter<File>,
+    owners: ArrowWriter<File>,
+    items_schema: SchemaRef,
+    owners_schema: SchemaRef,
+    /// The source batches the selected rows come from.
+    sources: Vec<RecordBatch>,
+    /// `(source, row)` of each row of the next row group, in order.
+    selected: Vec<(usize, usize)>,
+    selected_owners: Vec<i64>,
+    row_group: usize,
+    next_seq: i64,
+}
+
+impl Output {
+    fn create(target: &MergeTarget<'_>, staged: &Schema) -> Result<Output> {
+        let row_group = target.row_group;
+        let items_schema = Arc::new(items_schema(staged));
+        let options = || {
+            ArrowWriterOptions::new()
+                .with_properties(writer_properties(Compression::ZSTD(Default::default()), row_group))
+                .with_skip_arrow_metadata(true)
+        };
+        let create = |path: &Path| File::create(path).map_err(|e| Error::local(path, e));
+        let items = ArrowWriter::try_new_with_options(create(target.items)?, items_schema.clone(), options())?;
+        let owners_schema = Arc::new(Schema::new(vec![
+            Field::new(SEQ, DataType::Int64, false),
+            Field::new(OWNER, DataType::Int64, false),
+        ]));
+        let owners = ArrowWriter::try_new_with_options(create(target.owners)?, owners_schema.clone(), options())?;
+        Ok(Output {
+            items,
+            owners,
+            items_schema,
+            owners_schema,
+            sources: Vec::new(),
+            selected: Vec::with_capacity(row_group),
+            selected_owners: Vec::with_capacity(row_group),
+            row_group,
+            next_seq: 0,
+        })
+    }
+
+    fn register(&mut self, batch: &RecordBatch) -> usize {
+        self.sources.push(batch.clone());
+        self.sources.len() - 1
+    }
+
+    fn select(&mut self, source: usize, row: usize, owner: i64) {
+        self.selected.push((source, row));
+        self.selected_owners.push(owner);
+    }
+
+    fn is_full(&self) -> bool {
+        self.selected.len() >= self.row_group
+    }
+
+    /// Writes the selected rows as one row group and forgets the sources.
+    fn flush(&mut self) -> Result<()> {
+        if !self.selected.is_empty() {
+            let sources: Vec<&RecordBatch> = self.sources.iter().collect();
+            let rows = arrow_select::interleave::interleave_record_batch(&sources, &self.selected)?;
+            let count = rows.num_rows() as i64;
+            let seq: ArrayRef = Arc::new(Int64Array::from_iter_values(self.next_seq..self.next_seq + count));
+            let mut columns = vec![seq.clone()];
+            columns.extend(rows.columns()[..rows.num_columns() - 1].iter().cloned());
+            self.items
+                .write(&RecordBatch::try_new(self.items_schema.clone(), columns)?)?;
+            let owners: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.selected_owners)));
+            self.owners
+                .write(&RecordBatch::try_new(self.owners_schema.clone(), vec![seq, owners])?)?;
+            self.next_seq += count;
+        }
+        self.sources.clear();
+        self.selected.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        self.items.close()?;
+        self.owners.close()?;
+        Ok(self.next_seq as u64)
+    }
+}
+
+/// The published items schema: `seq`, then the staged columns but the owner (last).
+fn items_schema(staged: &Schema) -> Schema {
+    let mut fields = vec![Arc::new(Field::new(SEQ, DataType::Int64, false))];
+    fields.extend(staged.fields().iter().take(staged.fields().len() - 1).cloned());
+    Schema::new(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::sort_batch;
+    use arrow_array::builder::{
+        BinaryBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    };
+    use stac_indexed_format::IndexConfig;
+    use stac_indexed_format::schema::staged_items_schema;
+    use std::collections::HashSet;
+
+    /// A staged row: collection, datetime (else start_datetime), id, owner.
+    type Row = (String, Option<i64>, Option<i64>, String, i64);
+
+    fn batch(schema: &SchemaRef, rows: &[Row]) -> RecordBatch {
+        let mut strings: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
+        let mut times: Vec<TimestampMicrosecondBuilder> = (0..3)
+            .map(|_| TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            .collect();
+        let mut floats: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
+        let (mut geometry, mut owner) = (BinaryBuilder::new(), Int64Builder::new());
+        for (collection, datetime, start, id, row_owner) in rows {
+            strings[0].append_value(collection);
+            strings[1].append_value(id);
+            times[0].append_option(*datetime);
+            times[1].append_option(*start);
+            times[2].append_option(*start);
+            floats.iter_mut().for_each(|f| f.append_value(0.0));
+            geometry.append_value([1u8]);
+            strings[2].append_value(format!("file:///{collection}/{id}.json"));
+            strings[3].append_value("hash");
+            strings[4].append_null();
+            owner.append_value(*row_owner);
+        }
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(strings[0].finish()), Arc::new(strings[1].finish())];
+        columns.extend(times.iter_mut().map(|t| Arc::new(t.finish()) as ArrayRef));
+        columns.extend(floats.iter_mut().map(|f| Arc::new(f.finish()) as ArrayRef));
+        columns.push(Arc::new(geometry.finish()));
+        columns.extend(strings[2..].iter_mut().map(|s| Arc::new(s.finish()) as ArrayRef));
+        columns.push(Arc::new(owner.finish()));
+        RecordBatch::try_new(schema.clone(), columns).unwrap()
+    }
+
+    struct DropSome;
+
+    impl RowFilter for DropSome {
+        fn keeps(&mut self, collection: &str, href: &str) -> bool {
+            collection != "gone" && !href.ends_with("/b/item-7.json")
+        }
+    }
+
+    #[test]
+    fn runs_of_several_files_merge_into_one_order_with_seq_and_owners() {
+        let schema = Arc::new(staged_items_schema(&IndexConfig::default()));
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = Vec::new();
+        let mut staged = Vec::new();
+        for file in 0..2 {
+            let path = dir.path().join(format!("staged-{file}.parquet"));
+            let mut writer = ArrowWriter::try_new(File::create(&path).unwrap(), schema.clone(), None).unwrap();
+            for run in 0..3 {
+                let rows: Vec<Row> = (0..40)
+                    .map(|n| {
+                        let k = file * 1000 + run * 100 + n;
+                        let collection = ["a", "b", "gone"][k % 3].to_string();
+                        let time = (k % 7) as i64 * 1_000_000;
+                        let (datetime, start) = match k % 5 {
+                            0 => (None, Some(time)),
+                            1 => (None, None),
+                            _ => (Some(time), None),
+                        };
+                        (collection, datetime, start, format!("item-{k}"), k as i64 % 4)
+                    })
+                    .collect();
+                all.extend(rows.clone());
+                writer.write(&sort_batch(&batch(&schema, &rows)).unwrap()).unwrap();
+                writer.flush().unwrap();
+            }
+            writer.close().unwrap();
+            staged.push(path);
+        }
+        let (items, owners) = (dir.path().join("items.parquet"), dir.path().join("owners.parquet"));
+        let target = MergeTarget {
+            items: &items,
+            owners: &owners,
+            row_group: 16,
+        };
+        let written = merge_runs(&staged, &schema, &mut DropSome, target).unwrap();
+
+        let read = |path: &Path| -> Vec<RecordBatch> {
+            ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let items = arrow_select::concat::concat_batches(&read(&items)[0].schema(), &read(&items)).unwrap();
+        let owners = arrow_select::concat::concat_batches(&read(&owners)[0].schema(), &read(&owners)).unwrap();
+        let mut expected: Vec<&Row> = all
+            .iter()
+            .filter(|(c, _, _, id, _)| c != "gone" && !(c == "b" && id == "item-7"))
+            .collect();
+        fn key(row: &Row) -> OrderKey<'_> {
+            OrderKey {
+                collection: row.0.as_str(),
+                time: row.1.or(row.2),
+                id: row.3.as_str(),
+            }
+        }
+        expected.sort_by(|x, y| key(x).cmp(&key(y)));
+        assert_eq!(written as usize, expected.len());
+        assert_eq!(items.num_rows(), expected.len());
+        assert_eq!(items.schema().field(0).name(), SEQ);
+        assert!(items.column_by_name(OWNER).is_none(), "the owner is not published");
+        let seq = items.column(0).as_primitive::<Int64Type>();
+        assert!(seq.values().iter().enumerate().all(|(i, s)| *s == i as i64));
+        let keys = KeyColumns::of(&items).unwrap();
+        let owner = owners.column(1).as_primitive::<Int64Type>();
+        let mut seen = HashSet::new();
+        for (row, want) in expected.iter().enumerate() {
+            let key = keys.key(row);
+            assert_eq!(
+                (key.collection, key.id, key.time),
+                (want.0.as_str(), want.3.as_str(), want.1.or(want.2))
+            );
+            assert_eq!(owner.value(row), want.4, "the owner of {}", want.3);
+            assert!(seen.insert(key.id.to_string()));
+        }
+    }
+}
