@@ -86,14 +86,13 @@ impl Io {
     /// Reads a local file into `buffer` (replacing what it held), blocking
     /// the calling thread: for crawlers that read many small files from a
     /// thread of their own, one allocation reused for all of them.
+    ///
+    /// Two system calls fewer per file than `read_to_end`, which asks for
+    /// the file's size and position first: `open`, `read` until it returns
+    /// 0, `close`.
     pub fn read_local(uri: &Uri, buffer: &mut Vec<u8>) -> Result<()> {
-        use std::io::Read;
         let path = local_path(uri)?;
-        buffer.clear();
-        std::fs::File::open(&path)
-            .and_then(|mut file| file.read_to_end(buffer))
-            .map(|_| ())
-            .map_err(|source| local_error(uri, &path, source))
+        read_whole(&path, buffer).map_err(|source| local_error(uri, &path, source))
     }
 
     /// A local file holding the object at `uri`: the file itself when `uri`
@@ -291,6 +290,28 @@ impl Io {
     }
 }
 
+/// Reads the file at `path` into `buffer`, which ends up exactly its size.
+fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    const FIRST_READ: usize = 16 * 1024;
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    buffer.resize(buffer.capacity().max(FIRST_READ), 0);
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buffer.truncate(filled);
+    Ok(())
+}
+
 fn local_path(uri: &Uri) -> Result<std::path::PathBuf> {
     uri.to_file_path().ok_or_else(|| Error::InvalidUri {
         uri: uri.to_string(),
@@ -353,6 +374,28 @@ mod tests {
 
     fn io() -> Io {
         Io::new(IoOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn local_files_read_whole_into_one_reused_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..100_000u32).map(|n| (n % 251) as u8).collect();
+        std::fs::write(dir.path().join("big.json"), &big).unwrap();
+        std::fs::write(dir.path().join("small.json"), b"{}").unwrap();
+        std::fs::write(dir.path().join("empty.json"), b"").unwrap();
+        let uri = |name: &str| Uri::from_path(&dir.path().join(name)).unwrap();
+        let mut buffer = Vec::new();
+        for (name, expected) in [
+            ("small.json", &b"{}"[..]),
+            ("big.json", &big),
+            ("empty.json", b""),
+            ("small.json", b"{}"),
+        ] {
+            Io::read_local(&uri(name), &mut buffer).unwrap();
+            assert_eq!(buffer, expected, "{name}");
+        }
+        let missing = Io::read_local(&uri("missing.json"), &mut buffer).unwrap_err();
+        assert!(missing.is_not_found(), "{missing}");
     }
 
     #[tokio::test]
