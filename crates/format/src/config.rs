@@ -167,6 +167,14 @@ impl JsonPath {
             .find(|value| !value.is_null())
     }
 
+    /// The members of the item's top level the path can lead through (the
+    /// first segment of each alternative).
+    pub fn top_level_members(&self) -> impl Iterator<Item = &str> {
+        self.alternatives
+            .iter()
+            .filter_map(|segments| segments.first().map(String::as_str))
+    }
+
     /// The dotted path, when it has one alternative and walks only object
     /// members (no array index): the one place in the item the value comes from.
     pub fn single(&self) -> Option<String> {

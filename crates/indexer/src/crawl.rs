@@ -77,6 +77,8 @@ struct Context {
     io: Arc<Io>,
     config: Arc<IndexConfig>,
     shard: Shard,
+    /// The members of an item the config reads ([`item::needed_members`]).
+    item_members: Vec<String>,
 }
 
 /// One thing to fetch (or list).
@@ -183,7 +185,13 @@ pub(crate) async fn crawl(
         concurrency,
         shard,
     } = settings;
-    let context = Arc::new(Context { io, config, shard });
+    let item_members = item::needed_members(&config);
+    let context = Arc::new(Context {
+        io,
+        config,
+        shard,
+        item_members,
+    });
     let (bytes, document) = fetch_root(&context.io, root).await?;
     let catalog = catalog_info(&document);
     let mut crawl = Crawl {
@@ -487,7 +495,18 @@ fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
     outcomes
 }
 
+/// Items take the short way (only the members the index reads are parsed);
+/// everything else is parsed whole.
 fn parse_and_process(context: &Context, task: &Task, bytes: &[u8]) -> Outcome {
+    if let Some(item) = item::parse_needed(bytes, &context.item_members) {
+        let mut outcome = Outcome {
+            documents: 1,
+            ..Outcome::default()
+        };
+        let hash = stac_indexed_format::content_hash(bytes);
+        outcome.add_item(context, task, &item, hash, task.uri.to_string());
+        return outcome;
+    }
     match document::parse(bytes) {
         Ok(document) => process(context, task, bytes, document),
         Err(e) => {

@@ -2,9 +2,11 @@
 
 use crate::report::ErrorKind;
 use chrono::DateTime;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 use stac_indexed_format::{FieldConfig, FieldType, IndexConfig};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The indexed form of one item.
@@ -59,6 +61,39 @@ fn reject(kind: ErrorKind, message: impl Into<String>) -> Rejection {
         kind,
         message: message.into(),
     }
+}
+
+/// The top-level members of an item that [`extract`] reads with `config`.
+pub(crate) fn needed_members(config: &IndexConfig) -> Vec<String> {
+    let mut members: Vec<String> = ["id", "collection", "geometry", "bbox", "properties"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    for member in config.fields.iter().flat_map(|field| field.path.top_level_members()) {
+        if !members.iter().any(|m| m == member) {
+            members.push(member.to_string());
+        }
+    }
+    members
+}
+
+/// A document that is an item (`"type": "Feature"`), with only the
+/// `needed` members parsed into values: the others (assets, links, most of
+/// an item) are checked for syntax but never built. `None` for anything
+/// else (other documents, invalid JSON, escaped member names): the caller
+/// parses those whole, as before.
+pub(crate) fn parse_needed(bytes: &[u8], needed: &[String]) -> Option<Value> {
+    let members: HashMap<&str, &RawValue> = serde_json::from_slice(bytes).ok()?;
+    if members.get("type")?.get() != "\"Feature\"" {
+        return None;
+    }
+    let mut item = Map::new();
+    for name in needed {
+        if let Some(raw) = members.get(name.as_str()) {
+            item.insert(name.clone(), serde_json::from_str(raw.get()).ok()?);
+        }
+    }
+    Some(Value::Object(item))
 }
 
 /// Checks an item enough to index it and extracts its row.
@@ -276,6 +311,50 @@ mod tests {
             "".into(),
             &config(),
         )
+    }
+
+    #[test]
+    fn items_parsed_for_the_needed_members_extract_as_when_parsed_whole() {
+        let config = IndexConfig::from_json(
+            r#"{"fields": [
+                {"name": "eo:cloud_cover", "path": "properties.eo:cloud_cover", "type": "number"},
+                {"name": "visual", "path": "assets.visual.href|links.0.href", "type": "string"}
+            ]}"#,
+        )
+        .unwrap();
+        let mut whole = item();
+        whole["assets"] = json!({"visual": {"href": "s3://b/visual.tif", "eo:bands": [{"name": "B04"}]}});
+        whole["links"] = json!([{"rel": "self", "href": "https://h/a.json"}]);
+        whole["stac_extensions"] = json!(["https://stac-extensions.github.io/eo/v1.1.0/schema.json"]);
+        let needed = needed_members(&config);
+        assert!(needed.contains(&"assets".to_string()) && needed.contains(&"links".to_string()));
+        let bytes = serde_json::to_vec_pretty(&whole).unwrap();
+        let partial = parse_needed(&bytes, &needed).unwrap();
+        assert!(
+            partial.get("stac_extensions").is_none(),
+            "members nobody reads are not built"
+        );
+        let row = |item: &Value| {
+            extract(item, "h".into(), "u".into(), None, "".into(), &config)
+                .unwrap()
+                .row
+        };
+        assert_eq!(row(&partial), row(&whole));
+        assert_eq!(row(&partial).fields[1], FieldValue::String("s3://b/visual.tif".into()));
+
+        let not_items: [&[u8]; 4] = [
+            br#"{"type": "Collection", "id": "c"}"#,
+            br#"{"id": "no type"}"#,
+            br#"{"type": "Feature", "id": "a", "assets": {"x": [1, }}"#,
+            b"[1, 2]",
+        ];
+        for bytes in not_items {
+            assert!(
+                parse_needed(bytes, &needed).is_none(),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 
     #[test]
