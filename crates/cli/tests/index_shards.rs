@@ -64,13 +64,7 @@ fn catalog_with_faults(dir: &Path) -> PathBuf {
         }
         write(&paged.join(format!("page-{page}.json")), &document);
     }
-    write(
-        &paged.join("collection.json"),
-        &json!({"type": "Collection", "stac_version": "1.0.0", "id": "paged", "description": "paged items",
-                "license": "CC-BY-4.0", "extent": {"spatial": {"bbox": [[0, 0, 3, 1]]},
-                "temporal": {"interval": [["2024-02-01T00:00:00Z", null]]}},
-                "links": [{"rel": "items", "href": "./page-0.json"}]}),
-    );
+    write(&paged.join("collection.json"), &collection("paged", "./page-0.json"));
     let listed = root.join("sub/listed");
     std::fs::create_dir_all(listed.join("items")).unwrap();
     for n in 0..25 {
@@ -79,13 +73,7 @@ fn catalog_with_faults(dir: &Path) -> PathBuf {
         item["collection"] = json!("listed");
         write(&listed.join(format!("items/listed-{n}.json")), &item);
     }
-    write(
-        &listed.join("collection.json"),
-        &json!({"type": "Collection", "stac_version": "1.0.0", "id": "listed", "description": "listed items",
-                "license": "CC-BY-4.0", "extent": {"spatial": {"bbox": [[0, 0, 3, 1]]},
-                "temporal": {"interval": [["2024-02-01T00:00:00Z", null]]}},
-                "links": [{"rel": "items", "href": "./items/"}]}),
-    );
+    write(&listed.join("collection.json"), &collection("listed", "./items/"));
     write(
         &root.join("sub/catalog.json"),
         &json!({"type": "Catalog", "stac_version": "1.0.0", "id": "sub", "description": "a sub-catalog",
@@ -98,6 +86,14 @@ fn catalog_with_faults(dir: &Path) -> PathBuf {
         links.push(json!({"rel": "child", "href": "./sub/catalog.json"}));
     });
     root
+}
+
+/// A collection whose items are behind one `items` link.
+fn collection(id: &str, items: &str) -> Value {
+    json!({"type": "Collection", "stac_version": "1.0.0", "id": id, "description": format!("{id} items"),
+           "license": "CC-BY-4.0", "extent": {"spatial": {"bbox": [[0, 0, 3, 1]]},
+           "temporal": {"interval": [["2024-02-01T00:00:00Z", null]]}},
+           "links": [{"rel": "items", "href": items}]})
 }
 
 fn write(path: &Path, value: &Value) {

@@ -98,13 +98,36 @@ struct Task {
     owned: bool,
 }
 
+/// Where item links come from: what every item task they become carries.
+#[derive(Clone)]
+struct ItemOrigin {
+    /// The document (or listing) that holds the links.
+    parent: Arc<str>,
+    /// The id of the collection that linked them, for items without a `collection`.
+    collection: Option<Arc<str>>,
+    /// The catalog or collection whose links led here.
+    owner: Option<Arc<str>>,
+}
+
+impl ItemOrigin {
+    /// The task that fetches the item at `uri` (items are always owned).
+    fn item_task(&self, uri: Uri) -> Task {
+        Task {
+            uri,
+            parent: Some(self.parent.clone()),
+            collection: self.collection.clone(),
+            owner: self.owner.clone(),
+            list: false,
+            owned: true,
+        }
+    }
+}
+
 /// Item files on the local disk, linked by the same document, read one
 /// after another on a blocking thread.
 struct LocalItems {
     uris: Vec<Uri>,
-    parent: Arc<str>,
-    collection: Option<Arc<str>>,
-    owner: Option<Arc<str>>,
+    origin: ItemOrigin,
 }
 
 /// What the loop hands to a spawned task.
@@ -118,9 +141,7 @@ enum Job {
 /// The item links of one document (or one listing), resolved when dispatched.
 struct ItemLinks {
     base: Uri,
-    parent: Arc<str>,
-    collection: Option<Arc<str>>,
-    owner: Option<Arc<str>>,
+    origin: ItemOrigin,
     /// Listed by a document only this shard reads: every link is this shard's.
     owned: bool,
     hrefs: std::vec::IntoIter<String>,
@@ -306,9 +327,7 @@ impl Crawl<'_> {
                     if uri.scheme() == Scheme::File {
                         let chunk = chunk.get_or_insert_with(|| LocalItems {
                             uris: Vec::with_capacity(LOCAL_CHUNK),
-                            parent: links.parent.clone(),
-                            collection: links.collection.clone(),
-                            owner: links.owner.clone(),
+                            origin: links.origin.clone(),
                         });
                         chunk.uris.push(uri);
                         if chunk.uris.len() == LOCAL_CHUNK {
@@ -316,14 +335,7 @@ impl Crawl<'_> {
                         }
                         continue;
                     }
-                    let task = Task {
-                        uri,
-                        parent: Some(links.parent.clone()),
-                        collection: links.collection.clone(),
-                        owner: links.owner.clone(),
-                        list: false,
-                        owned: true,
-                    };
+                    let task = links.origin.item_task(uri);
                     if chunk.is_none() {
                         return Some(Job::Fetch(task));
                     }
@@ -336,7 +348,7 @@ impl Crawl<'_> {
                         uri: href,
                         kind: ErrorKind::UnsupportedLink,
                         message: e.to_string(),
-                        parent: Some(links.parent.to_string()),
+                        parent: Some(links.origin.parent.to_string()),
                     };
                     let owned = links.owned;
                     self.record(error, owned);
@@ -469,14 +481,7 @@ fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
     };
     let mut outcomes = Vec::new();
     for uri in items.uris {
-        let task = Task {
-            uri,
-            parent: Some(items.parent.clone()),
-            collection: items.collection.clone(),
-            owner: items.owner.clone(),
-            list: false,
-            owned: true,
-        };
+        let task = items.origin.item_task(uri);
         let mut outcome = match Io::read_local(&task.uri, &mut buffer) {
             Ok(()) => parse_and_process(context, &task, &buffer),
             Err(e) => Outcome::error(&task, ErrorKind::Fetch, e.to_string()),
@@ -523,9 +528,11 @@ async fn list(context: &Context, task: &Task) -> Outcome {
         Ok(uris) => Outcome {
             item_links: Some(ItemLinks {
                 base: task.uri.clone(),
-                parent: Arc::from(task.uri.as_str()),
-                collection: task.collection.clone(),
-                owner: task.owner.clone(),
+                origin: ItemOrigin {
+                    parent: Arc::from(task.uri.as_str()),
+                    collection: task.collection.clone(),
+                    owner: task.owner.clone(),
+                },
                 owned: task.owned,
                 hrefs: uris
                     .into_iter()
@@ -736,9 +743,11 @@ impl Outcome {
         if !item_hrefs.is_empty() {
             self.item_links = Some(ItemLinks {
                 base: task.uri.clone(),
-                parent: Arc::from(task.uri.as_str()),
-                collection,
-                owner,
+                origin: ItemOrigin {
+                    parent: Arc::from(task.uri.as_str()),
+                    collection,
+                    owner,
+                },
                 owned: task.owned,
                 hrefs: item_hrefs.into_iter(),
             });

@@ -12,7 +12,6 @@ use crate::Result;
 use crate::merge::{MergeTarget, RowFilter, merge_runs};
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, HREF, ID, NODE_ROW, OWNER, SEQ};
 use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
 use std::collections::{HashMap, HashSet};
@@ -62,6 +61,7 @@ pub(crate) fn finalize(
     tree: &TreeOwners,
     previous_items: Option<&Path>,
 ) -> Result<Finalized> {
+    release_freed_memory();
     let connection = open(work)?;
     connection.execute_batch(
         "CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY);
@@ -93,7 +93,7 @@ pub(crate) fn finalize(
         staged_sql.join(", ")
     ))?;
     tracing::info!("duplicates found");
-    crate::publish::release_freed_memory();
+    release_freed_memory();
     let mut errors = unknown_collection_errors(&connection)?;
     errors.extend(duplicate_errors(&connection)?);
     let mut filter = Published {
@@ -109,7 +109,7 @@ pub(crate) fn finalize(
         owners: &owners_path,
         row_group: ITEMS_ROW_GROUP,
     };
-    let rows = merge_runs(staged, &staged_schema(&staged[0])?, &mut filter, target)?;
+    let rows = merge_runs(staged, &mut filter, target)?;
     tracing::info!(rows, "items merged");
     let links_path = work.join("links.parquet");
     let (node_item_counts, links) = write_links(&connection, &items_path, &owners_path, &links_path, tree.nodes)?;
@@ -168,6 +168,17 @@ fn write_links(
     Ok((counts, written))
 }
 
+/// Hands the heap pages freed so far back to the system before the next
+/// step allocates its own: glibc keeps them otherwise, and the peak would be
+/// the earlier step's and the next one's together.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn open(work: &Path) -> Result<Connection> {
     let connection = Connection::open_in_memory()?;
     let spill = work.join("duckdb-spill");
@@ -206,15 +217,6 @@ fn hrefs(connection: &Connection, sql: &str) -> Result<HashSet<String>> {
     let mut statement = connection.prepare(sql)?;
     let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The schema the staged file was written with.
-fn staged_schema(path: &Path) -> Result<arrow_schema::Schema> {
-    let file = std::fs::File::open(path).map_err(|e| crate::Error::local(path, e))?;
-    Ok(ParquetRecordBatchReaderBuilder::try_new(file)?
-        .schema()
-        .as_ref()
-        .clone())
 }
 
 fn unknown_collection_errors(connection: &Connection) -> Result<Vec<ErrorRecord>> {

@@ -13,8 +13,8 @@ use crate::staging::writer_properties;
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
@@ -46,17 +46,12 @@ pub(crate) struct MergeTarget<'a> {
     pub row_group: usize,
 }
 
-/// Merges the runs of the `staged` files (all of the staged `schema`) into
-/// the target's items table (rows numbered by `seq`, zstd) and writes
+/// Merges the runs of the `staged` files (at least one, all of one schema)
+/// into the target's items table (rows numbered by `seq`, zstd) and writes
 /// `(seq, owner)` beside it. Returns the rows written.
-pub(crate) fn merge_runs(
-    staged: &[PathBuf],
-    schema: &Schema,
-    filter: &mut dyn RowFilter,
-    target: MergeTarget<'_>,
-) -> Result<u64> {
-    let mut runs = open_runs(staged)?;
-    let mut output = Output::create(&target, schema)?;
+pub(crate) fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeTarget<'_>) -> Result<u64> {
+    let (schema, mut runs) = open_runs(staged)?;
+    let mut output = Output::create(&target, &schema)?;
     let mut heap = BinaryHeap::new();
     for (index, run) in runs.iter_mut().enumerate() {
         run.slot = output.register(&run.batch);
@@ -64,8 +59,8 @@ pub(crate) fn merge_runs(
     }
     while let Some(Reverse((_, index))) = heap.pop() {
         let run = &mut runs[index];
-        if filter.keeps(run.key().collection, run.href()) {
-            output.select(run.slot, run.row, run.owner());
+        if filter.keeps(run.key().collection, run.columns.href.value(run.row)) {
+            output.select(run.slot, run.row, run.columns.owner.value(run.row));
         }
         if run.advance()? {
             if run.row == 0 {
@@ -87,30 +82,38 @@ pub(crate) fn merge_runs(
 struct Run {
     reader: ParquetRecordBatchReader,
     batch: RecordBatch,
-    keys: KeyColumns,
+    columns: RunColumns,
     row: usize,
     /// The batch's place in the output's list of source batches.
     slot: usize,
     done: bool,
 }
 
+/// The columns of a run's batch the merge reads for every row.
+struct RunColumns {
+    keys: KeyColumns,
+    href: StringArray,
+    owner: Int64Array,
+}
+
+impl RunColumns {
+    fn of(batch: &RecordBatch) -> Result<RunColumns> {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| ArrowError::SchemaError(format!("no {name} column")))
+        };
+        Ok(RunColumns {
+            keys: KeyColumns::of(batch)?,
+            href: column(HREF)?.as_string::<i32>().clone(),
+            owner: column(OWNER)?.as_primitive::<Int64Type>().clone(),
+        })
+    }
+}
+
 impl Run {
     fn key(&self) -> OrderKey<'_> {
-        self.keys.key(self.row)
-    }
-
-    fn href(&self) -> &str {
-        self.batch
-            .column_by_name(HREF)
-            .map(|column| column.as_string::<i32>().value(self.row))
-            .unwrap_or_default()
-    }
-
-    fn owner(&self) -> i64 {
-        self.batch
-            .column_by_name(OWNER)
-            .map(|column| column.as_primitive::<Int64Type>().value(self.row))
-            .unwrap_or_default()
+        self.columns.keys.key(self.row)
     }
 
     /// Moves to the next row (reading the next batch when needed); false
@@ -122,7 +125,7 @@ impl Run {
         }
         match next_batch(&mut self.reader)? {
             Some(batch) => {
-                self.keys = KeyColumns::of(&batch)?;
+                self.columns = RunColumns::of(&batch)?;
                 self.batch = batch;
                 self.row = 0;
                 Ok(true)
@@ -144,14 +147,18 @@ fn next_batch(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatc
     }
 }
 
-/// Every non-empty row group of every staged file, positioned on its first row.
-fn open_runs(staged: &[PathBuf]) -> Result<Vec<Run>> {
+/// The staged schema (the first file's), and every non-empty row group of
+/// every staged file, positioned on its first row.
+fn open_runs(staged: &[PathBuf]) -> Result<(SchemaRef, Vec<Run>)> {
+    let mut schema = None;
     let mut groups = Vec::new();
     for path in staged {
         let file = File::open(path).map_err(|e| Error::local(path, e))?;
-        let metadata = ParquetRecordBatchReaderBuilder::try_new(file)?.metadata().clone();
-        groups.extend((0..metadata.num_row_groups()).map(|group| (path, group)));
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        schema.get_or_insert_with(|| builder.schema().clone());
+        groups.extend((0..builder.metadata().num_row_groups()).map(|group| (path, group)));
     }
+    let schema = schema.ok_or_else(|| Error::Task("no staged file to merge".into()))?;
     let batch_size = (BUFFERED_ROWS / groups.len().max(1)).clamp(64, 1024);
     let mut runs = Vec::with_capacity(groups.len());
     for (path, group) in groups {
@@ -162,7 +169,7 @@ fn open_runs(staged: &[PathBuf]) -> Result<Vec<Run>> {
             .build()?;
         if let Some(batch) = next_batch(&mut reader)? {
             runs.push(Run {
-                keys: KeyColumns::of(&batch)?,
+                columns: RunColumns::of(&batch)?,
                 reader,
                 batch,
                 row: 0,
@@ -171,7 +178,7 @@ fn open_runs(staged: &[PathBuf]) -> Result<Vec<Run>> {
             });
         }
     }
-    Ok(runs)
+    Ok((schema, runs))
 }
 
 /// A row's key, owned, for the heap (runs are ordered by their current row).
@@ -393,7 +400,7 @@ mod tests {
             owners: &owners,
             row_group: 16,
         };
-        let written = merge_runs(&staged, &schema, &mut DropSome, target).unwrap();
+        let written = merge_runs(&staged, &mut DropSome, target).unwrap();
 
         let read = |path: &Path| -> Vec<RecordBatch> {
             ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())

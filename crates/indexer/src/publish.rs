@@ -234,7 +234,6 @@ async fn publish(
         nodes: tree.len(),
         owners,
     };
-    release_freed_memory();
     let work_path = work.to_path_buf();
     let finalized = tokio::task::spawn_blocking(move || {
         finalize(
@@ -289,17 +288,6 @@ async fn publish(
         changes: finalized.changes,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Hands the heap pages the crawl freed back to the system before the
-/// finalize step allocates its own: glibc keeps them otherwise, and the
-/// peak would be the crawl's and the finalize's together.
-pub(crate) fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the heap to the system.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The manifest to re-index from, or the one already at the output.
