@@ -167,12 +167,10 @@ impl JsonPath {
             .find(|value| !value.is_null())
     }
 
-    /// The members of the item's top level the path can lead through (the
-    /// first segment of each alternative).
-    pub fn top_level_members(&self) -> impl Iterator<Item = &str> {
-        self.alternatives
-            .iter()
-            .filter_map(|segments| segments.first().map(String::as_str))
+    /// The member names (or array indexes) along each alternative, from the
+    /// item's top level down.
+    pub fn alternatives(&self) -> impl Iterator<Item = &[String]> {
+        self.alternatives.iter().map(Vec::as_slice)
     }
 
     /// The dotted path, when it has one alternative and walks only object

@@ -31,9 +31,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stac_indexed_format::{CatalogInfo, IndexConfig};
 use stac_indexed_io::{Io, Scheme, Uri};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// Rows per record batch sent to the staging writer.
@@ -78,7 +77,7 @@ struct Context {
     config: Arc<IndexConfig>,
     shard: Shard,
     /// The members of an item the config reads ([`item::needed_members`]).
-    item_members: Vec<String>,
+    item_members: item::NeededMembers,
 }
 
 /// One thing to fetch (or list).
@@ -173,7 +172,7 @@ struct Crawl<'a> {
     local_in_flight: usize,
     /// A remote item met while filling a chunk of local ones, dispatched next.
     deferred: Option<Task>,
-    seen: HashSet<u64>,
+    seen: SeenUris,
     items: VecDeque<ItemLinks>,
     pending_items: usize,
     nodes: VecDeque<Task>,
@@ -221,7 +220,7 @@ pub(crate) async fn crawl(
         local_workers: std::thread::available_parallelism().map_or(2, usize::from),
         local_in_flight: 0,
         deferred: None,
-        seen: HashSet::new(),
+        seen: SeenUris::default(),
         items: VecDeque::new(),
         pending_items: 0,
         nodes: VecDeque::new(),
@@ -248,7 +247,7 @@ pub(crate) async fn crawl(
         list: false,
         owned: false,
     };
-    crawl.seen.insert(uri_key(root));
+    crawl.seen.insert(root);
     let outcome = process(&context, &root_task, &bytes, document);
     crawl.absorb(outcome).await?;
     crawl.run().await?;
@@ -320,7 +319,7 @@ impl Crawl<'_> {
             };
             self.pending_items -= 1;
             match links.base.join(&href) {
-                Ok(uri) if self.seen.insert(uri_key(&uri)) => {
+                Ok(uri) if self.seen.insert(&uri) => {
                     if !links.owned && !self.context.shard.owns(uri.as_str()) {
                         continue;
                     }
@@ -390,7 +389,7 @@ impl Crawl<'_> {
                 self.items.push_back(links);
             }
             for task in outcome.nodes {
-                if self.seen.insert(uri_key(&task.uri)) {
+                if self.seen.insert(&task.uri) {
                     self.nodes.push_back(task);
                 }
             }
@@ -419,12 +418,19 @@ impl Crawl<'_> {
     }
 }
 
-/// A stable key for the set of URIs seen (64 bits: collisions are negligible
-/// at catalog sizes, and the set stays small).
-fn uri_key(uri: &Uri) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    uri.as_str().hash(&mut hasher);
-    hasher.finish()
+/// The URIs met so far, kept as 64-bit hashes: collisions are negligible
+/// at catalog sizes, and the set stays small.
+#[derive(Default)]
+struct SeenUris {
+    keys: hashbrown::HashSet<u64>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl SeenUris {
+    /// Whether `uri` is new (and from now on seen).
+    fn insert(&mut self, uri: &Uri) -> bool {
+        self.keys.insert(self.hasher.hash_one(uri.as_str()))
+    }
 }
 
 async fn fetch_root(io: &Io, root: &Uri) -> Result<(Bytes, Document)> {

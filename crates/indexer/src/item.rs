@@ -2,11 +2,11 @@
 
 use crate::report::ErrorKind;
 use chrono::DateTime;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use stac_indexed_format::geometry::{Bbox, encode_geojson};
 use stac_indexed_format::{FieldConfig, FieldType, IndexConfig};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The indexed form of one item.
@@ -63,37 +63,119 @@ fn reject(kind: ErrorKind, message: impl Into<String>) -> Rejection {
     }
 }
 
-/// The top-level members of an item that [`extract`] reads with `config`.
-pub(crate) fn needed_members(config: &IndexConfig) -> Vec<String> {
-    let mut members: Vec<String> = ["id", "collection", "geometry", "bbox", "properties"]
+/// The members of an item that [`extract`] reads with a config: the top
+/// level ones, and those of `properties`.
+#[derive(Clone, Debug)]
+pub(crate) struct NeededMembers {
+    top_level: Vec<String>,
+    /// `None` when a configured path reads `properties` whole.
+    properties: Option<Vec<String>>,
+}
+
+/// The properties [`extract`] reads whatever the config.
+const BUILT_IN_PROPERTIES: [&str; 6] = [
+    "datetime",
+    "start_datetime",
+    "end_datetime",
+    "title",
+    "description",
+    "keywords",
+];
+
+/// The members of an item that [`extract`] reads with `config`.
+pub(crate) fn needed_members(config: &IndexConfig) -> NeededMembers {
+    let mut top_level: Vec<String> = ["id", "collection", "geometry", "bbox", "properties"]
         .into_iter()
         .map(str::to_string)
         .collect();
-    for member in config.fields.iter().flat_map(|field| field.path.top_level_members()) {
-        if !members.iter().any(|m| m == member) {
-            members.push(member.to_string());
+    let mut properties = Some(BUILT_IN_PROPERTIES.map(str::to_string).to_vec());
+    for segments in config.fields.iter().flat_map(|field| field.path.alternatives()) {
+        let Some(first) = segments.first() else { continue };
+        if !top_level.contains(first) {
+            top_level.push(first.clone());
+        }
+        if first == "properties" {
+            match (segments.get(1), properties.as_mut()) {
+                (Some(member), Some(members)) if !members.contains(member) => members.push(member.clone()),
+                (Some(_), _) => {}
+                (None, _) => properties = None,
+            }
         }
     }
-    members
+    NeededMembers { top_level, properties }
 }
 
 /// A document that is an item (`"type": "Feature"`), with only the
 /// `needed` members parsed into values: the others (assets, links, most of
-/// an item) are checked for syntax but never built. `None` for anything
-/// else (other documents, invalid JSON, escaped member names): the caller
-/// parses those whole, as before.
-pub(crate) fn parse_needed(bytes: &[u8], needed: &[String]) -> Option<Value> {
-    let members: HashMap<&str, &RawValue> = serde_json::from_slice(bytes).ok()?;
-    if members.get("type")?.get() != "\"Feature\"" {
+/// the properties) are checked for syntax but never built. `None` for
+/// anything else (other documents, invalid JSON, escaped member names): the
+/// caller parses those whole, as before.
+pub(crate) fn parse_needed(bytes: &[u8], needed: &NeededMembers) -> Option<Value> {
+    let Members(members) = serde_json::from_slice(bytes).ok()?;
+    if member(&members, "type")?.get() != "\"Feature\"" {
         return None;
     }
     let mut item = Map::new();
-    for name in needed {
-        if let Some(raw) = members.get(name.as_str()) {
-            item.insert(name.clone(), serde_json::from_str(raw.get()).ok()?);
+    for name in &needed.top_level {
+        if let Some(raw) = member(&members, name) {
+            let value = match (name.as_str(), &needed.properties) {
+                ("properties", Some(wanted)) => parse_object_members(raw, wanted)?,
+                _ => serde_json::from_str(raw.get()).ok()?,
+            };
+            item.insert(name.clone(), value);
         }
     }
     Some(Value::Object(item))
+}
+
+/// An object with only its `wanted` members built (the rest scanned); any
+/// other JSON value whole. `None` when a value cannot be built.
+fn parse_object_members(raw: &RawValue, wanted: &[String]) -> Option<Value> {
+    let Ok(Members(members)) = serde_json::from_str(raw.get()) else {
+        return serde_json::from_str(raw.get()).ok();
+    };
+    let mut object = Map::new();
+    for name in wanted {
+        if let Some(raw) = member(&members, name) {
+            object.insert(name.clone(), serde_json::from_str(raw.get()).ok()?);
+        }
+    }
+    Some(Value::Object(object))
+}
+
+/// The members of a JSON object as written, values unparsed (checked for
+/// syntax only). A list, not a map: objects are small, and a few
+/// comparisons cost less than hashing every name.
+struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+/// The value of the last member called `name` (as a parser that keeps the
+/// last of duplicate names would see it).
+fn member<'a>(members: &[(&'a str, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+    members
+        .iter()
+        .rev()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| *value)
 }
 
 /// Checks an item enough to index it and extracts its row.
@@ -327,13 +409,14 @@ mod tests {
         whole["links"] = json!([{"rel": "self", "href": "https://h/a.json"}]);
         whole["stac_extensions"] = json!(["https://stac-extensions.github.io/eo/v1.1.0/schema.json"]);
         let needed = needed_members(&config);
-        assert!(needed.contains(&"assets".to_string()) && needed.contains(&"links".to_string()));
+        assert!(needed.top_level.contains(&"assets".to_string()) && needed.top_level.contains(&"links".to_string()));
         let bytes = serde_json::to_vec_pretty(&whole).unwrap();
         let partial = parse_needed(&bytes, &needed).unwrap();
         assert!(
-            partial.get("stac_extensions").is_none(),
+            partial.get("stac_extensions").is_none() && partial["properties"].get("instruments").is_none(),
             "members nobody reads are not built"
         );
+        assert_eq!(partial["properties"]["keywords"], whole["properties"]["keywords"]);
         let row = |item: &Value| {
             extract(item, "h".into(), "u".into(), None, "".into(), &config)
                 .unwrap()
@@ -342,7 +425,21 @@ mod tests {
         assert_eq!(row(&partial), row(&whole));
         assert_eq!(row(&partial).fields[1], FieldValue::String("s3://b/visual.tif".into()));
 
-        let not_items: [&[u8]; 4] = [
+        let twice = br#"{"type": "Feature", "id": "a", "id": "b", "properties": {"datetime": null, "datetime": "2024-01-01T00:00:00Z"}}"#;
+        let whole: Value = serde_json::from_slice(twice).unwrap();
+        let partial = parse_needed(twice, &needed).unwrap();
+        assert_eq!(
+            (&partial["id"], &partial["properties"]),
+            (&whole["id"], &whole["properties"]),
+            "the last of duplicate names counts, as in a whole parse"
+        );
+
+        let whole_properties =
+            IndexConfig::from_json(r#"{"fields": [{"name": "p", "path": "properties", "type": "string"}]}"#).unwrap();
+        assert!(needed_members(&whole_properties).properties.is_none());
+
+        let not_items: [&[u8]; 5] = [
+            br#"{"type": "Feature", "id": "a", "properties": {"datetime": 1e400}}"#,
             br#"{"type": "Collection", "id": "c"}"#,
             br#"{"id": "no type"}"#,
             br#"{"type": "Feature", "id": "a", "assets": {"x": [1, }}"#,
