@@ -62,46 +62,10 @@ pub(crate) fn finalize(
     previous_items: Option<&Path>,
 ) -> Result<Finalized> {
     release_freed_memory();
-    let connection = open(work)?;
-    connection.execute_batch(
-        "CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY);
-         CREATE TEMP TABLE owners (owner BIGINT PRIMARY KEY, node BIGINT);",
-    )?;
-    {
-        let mut appender = connection.appender("crawled_collections")?;
-        for id in collections {
-            appender.append_row([id])?;
-        }
-        let mut appender = connection.appender("owners")?;
-        for (owner, node) in &tree.owners {
-            appender.append_row([owner, node])?;
-        }
-    }
-    let staged_sql: Vec<String> = staged.iter().map(|path| sql_path(path)).collect();
-    connection.execute_batch(&format!(
-        "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet([{}]);
-         CREATE TEMP TABLE duplicates AS
-           SELECT {COLLECTION}, {ID}, min({HREF}) AS kept FROM staged
-           WHERE ({COLLECTION}, {ID}) IN (
-             SELECT ({COLLECTION}, {ID}) FROM staged
-             WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
-             GROUP BY ALL HAVING count(*) > 1)
-           GROUP BY ALL;
-         CREATE TEMP TABLE dropped AS
-           SELECT s.{HREF}, s.{COLLECTION}, s.{ID}, d.kept FROM staged s
-           JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;",
-        staged_sql.join(", ")
-    ))?;
-    tracing::info!("duplicates found");
+    let (errors, mut filter) = find_dropped(work, staged, collections)?;
+    // DuckDB keeps the buffers of a query until its database closes: closed
+    // above, so that the merge does not hold them too.
     release_freed_memory();
-    let mut errors = unknown_collection_errors(&connection)?;
-    errors.extend(duplicate_errors(&connection)?);
-    let mut filter = Published {
-        collections: collections.iter().cloned().collect(),
-        dropped: hrefs(&connection, &format!("SELECT {HREF} FROM dropped"))?,
-        kept: hrefs(&connection, "SELECT kept FROM duplicates")?,
-        emitted: HashSet::new(),
-    };
     let items_path = work.join("items.parquet");
     let owners_path = work.join("owners.parquet");
     let target = MergeTarget {
@@ -111,8 +75,9 @@ pub(crate) fn finalize(
     };
     let rows = merge_runs(staged, &mut filter, target)?;
     tracing::info!(rows, "items merged");
+    let connection = open(work)?;
     let links_path = work.join("links.parquet");
-    let (node_item_counts, links) = write_links(&connection, &items_path, &owners_path, &links_path, tree.nodes)?;
+    let (node_item_counts, links) = write_links(&connection, tree, &items_path, &owners_path, &links_path)?;
     let _ = std::fs::remove_file(&owners_path);
     tracing::info!(links, "links written");
     let item_counts = item_counts(&connection, &items_path)?;
@@ -132,17 +97,63 @@ pub(crate) fn finalize(
     })
 }
 
+/// The staged rows that are not published (items of collections the crawl
+/// did not find, and every copy of a duplicated `(collection, id)` but the
+/// one whose href sorts first), with an error for each.
+fn find_dropped(work: &Path, staged: &[PathBuf], collections: &[String]) -> Result<(Vec<ErrorRecord>, Published)> {
+    let connection = open(work)?;
+    connection.execute_batch("CREATE TEMP TABLE crawled_collections (id VARCHAR PRIMARY KEY);")?;
+    {
+        let mut appender = connection.appender("crawled_collections")?;
+        for id in collections {
+            appender.append_row([id])?;
+        }
+    }
+    let staged_sql: Vec<String> = staged.iter().map(|path| sql_path(path)).collect();
+    connection.execute_batch(&format!(
+        "CREATE TEMP VIEW staged AS SELECT * FROM read_parquet([{}]);
+         CREATE TEMP TABLE duplicates AS
+           SELECT {COLLECTION}, {ID}, min({HREF}) AS kept FROM staged
+           WHERE ({COLLECTION}, {ID}) IN (
+             SELECT ({COLLECTION}, {ID}) FROM staged
+             WHERE {COLLECTION} IN (SELECT id FROM crawled_collections)
+             GROUP BY ALL HAVING count(*) > 1)
+           GROUP BY ALL;
+         CREATE TEMP TABLE dropped AS
+           SELECT s.{HREF}, s.{COLLECTION}, s.{ID}, d.kept FROM staged s
+           JOIN duplicates d USING ({COLLECTION}, {ID}) WHERE s.{HREF} <> d.kept;",
+        staged_sql.join(", ")
+    ))?;
+    tracing::info!("duplicates found");
+    let mut errors = unknown_collection_errors(&connection)?;
+    errors.extend(duplicate_errors(&connection)?);
+    let filter = Published {
+        collections: collections.iter().cloned().collect(),
+        dropped: hrefs(&connection, &format!("SELECT {HREF} FROM dropped"))?,
+        kept: hrefs(&connection, "SELECT kept FROM duplicates")?,
+        emitted: HashSet::new(),
+    };
+    Ok((errors, filter))
+}
+
 /// Counts the items of each tree node and writes the links table (node
 /// row, collection, id; by node, then in `seq` order) for the nodes with
 /// at most [`MAX_INDEXED_ITEM_LINKS`], from the items table and its
 /// `(seq, owner)` side file. Returns the counts by row and the rows written.
 fn write_links(
     connection: &Connection,
+    tree: &TreeOwners,
     items: &Path,
     item_owners: &Path,
     links: &Path,
-    nodes: usize,
 ) -> Result<(Vec<u64>, u64)> {
+    connection.execute_batch("CREATE TEMP TABLE owners (owner BIGINT PRIMARY KEY, node BIGINT);")?;
+    {
+        let mut appender = connection.appender("owners")?;
+        for (owner, node) in &tree.owners {
+            appender.append_row([owner, node])?;
+        }
+    }
     connection.execute_batch(&format!(
         "CREATE TEMP VIEW owned AS
            SELECT o.node AS {NODE_ROW}, i.{COLLECTION}, i.{ID}, i.{SEQ} AS position
@@ -158,7 +169,7 @@ fn write_links(
         item_owners = sql_path(item_owners),
         links = sql_path(links),
     ))?;
-    let mut counts = vec![0; nodes];
+    let mut counts = vec![0; tree.nodes];
     let mut statement = connection.prepare(&format!("SELECT {NODE_ROW}, n FROM node_counts"))?;
     for row in statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
         let (node, n) = row?;
