@@ -489,7 +489,7 @@ fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
     for uri in items.uris {
         let task = items.origin.item_task(uri);
         let mut outcome = match Io::read_local(&task.uri, &mut buffer) {
-            Ok(()) => parse_and_process(context, &task, &buffer),
+            Ok(bytes) => parse_and_process(context, &task, bytes),
             Err(e) => Outcome::error(&task, ErrorKind::Fetch, e.to_string()),
         };
         outcome.owned = true;

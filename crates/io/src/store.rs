@@ -83,16 +83,20 @@ impl Io {
         }
     }
 
-    /// Reads a local file into `buffer` (replacing what it held), blocking
-    /// the calling thread: for crawlers that read many small files from a
-    /// thread of their own, one allocation reused for all of them.
+    /// Reads a local file into `buffer` and returns its bytes (the start
+    /// of the buffer), blocking the calling thread: for crawlers that read
+    /// many small files from a thread of their own, one allocation reused
+    /// for all of them. The buffer keeps its length (bytes past the file's
+    /// are left over from earlier reads), so that it is not cleared again
+    /// for every file.
     ///
     /// Two system calls fewer per file than `read_to_end`, which asks for
     /// the file's size and position first: `open`, `read` until it returns
     /// 0, `close`.
-    pub fn read_local(uri: &Uri, buffer: &mut Vec<u8>) -> Result<()> {
+    pub fn read_local<'a>(uri: &Uri, buffer: &'a mut Vec<u8>) -> Result<&'a [u8]> {
         let path = local_path(uri)?;
-        read_whole(&path, buffer).map_err(|source| local_error(uri, &path, source))
+        let length = read_whole(&path, buffer).map_err(|source| local_error(uri, &path, source))?;
+        Ok(&buffer[..length])
     }
 
     /// A local file holding the object at `uri`: the file itself when `uri`
@@ -291,12 +295,16 @@ impl Io {
 }
 
 /// Reads the file at `path` into `buffer`, which ends up exactly its size.
-fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+/// Reads the file at `path` into the start of `buffer` (grown as needed,
+/// never shrunk); returns its length.
+fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
     use std::io::Read;
     const FIRST_READ: usize = 16 * 1024;
     let mut file = std::fs::File::open(path)?;
     let mut filled = 0;
-    buffer.resize(buffer.capacity().max(FIRST_READ), 0);
+    if buffer.len() < FIRST_READ {
+        buffer.resize(FIRST_READ, 0);
+    }
     loop {
         if filled == buffer.len() {
             buffer.resize(buffer.len() * 2, 0);
@@ -308,8 +316,7 @@ fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    buffer.truncate(filled);
-    Ok(())
+    Ok(filled)
 }
 
 fn local_path(uri: &Uri) -> Result<std::path::PathBuf> {
@@ -391,8 +398,8 @@ mod tests {
             ("empty.json", b""),
             ("small.json", b"{}"),
         ] {
-            Io::read_local(&uri(name), &mut buffer).unwrap();
-            assert_eq!(buffer, expected, "{name}");
+            let bytes = Io::read_local(&uri(name), &mut buffer).unwrap();
+            assert_eq!(bytes, expected, "{name}");
         }
         let missing = Io::read_local(&uri("missing.json"), &mut buffer).unwrap_err();
         assert!(missing.is_not_found(), "{missing}");
