@@ -30,7 +30,7 @@ use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stac_indexed_format::{CatalogInfo, IndexConfig};
-use stac_indexed_io::{Io, Scheme, Uri};
+use stac_indexed_io::{Io, LocalFiles, Scheme, Uri};
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -480,7 +480,7 @@ async fn fetch_task(context: &Context, task: &Task) -> Outcome {
 /// any other kind of document (a link labelled `item` may lead anywhere)
 /// as one outcome each.
 fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
-    let mut buffer = Vec::new();
+    let mut files = LocalFiles::new(&items.uris);
     let mut merged = Outcome {
         owned: true,
         ..Outcome::default()
@@ -488,7 +488,7 @@ fn read_local_items(context: &Context, items: LocalItems) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for uri in items.uris {
         let task = items.origin.item_task(uri);
-        let mut outcome = match Io::read_local(&task.uri, &mut buffer) {
+        let mut outcome = match files.read(&task.uri) {
             Ok(bytes) => parse_and_process(context, &task, bytes),
             Err(e) => Outcome::error(&task, ErrorKind::Fetch, e.to_string()),
         };

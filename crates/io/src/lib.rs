@@ -13,11 +13,13 @@
 
 mod error;
 mod http;
+mod local_files;
 mod s3;
 mod store;
 mod uri;
 
 pub use error::{Error, Result};
+pub use local_files::LocalFiles;
 pub use s3::S3Options;
 pub use store::{Io, IoOptions};
 pub use uri::{Scheme, Uri};

@@ -83,22 +83,6 @@ impl Io {
         }
     }
 
-    /// Reads a local file into `buffer` and returns its bytes (the start
-    /// of the buffer), blocking the calling thread: for crawlers that read
-    /// many small files from a thread of their own, one allocation reused
-    /// for all of them. The buffer keeps its length (bytes past the file's
-    /// are left over from earlier reads), so that it is not cleared again
-    /// for every file.
-    ///
-    /// Two system calls fewer per file than `read_to_end`, which asks for
-    /// the file's size and position first: `open`, `read` until it returns
-    /// 0, `close`.
-    pub fn read_local<'a>(uri: &Uri, buffer: &'a mut Vec<u8>) -> Result<&'a [u8]> {
-        let path = local_path(uri)?;
-        let length = read_whole(&path, buffer).map_err(|source| local_error(uri, &path, source))?;
-        Ok(&buffer[..length])
-    }
-
     /// A local file holding the object at `uri`: the file itself when `uri`
     /// is local, otherwise a copy written to `path` (through a `.partial`
     /// file renamed into place, so a reader never sees part of it). `check`
@@ -294,32 +278,7 @@ impl Io {
     }
 }
 
-/// Reads the file at `path` into `buffer`, which ends up exactly its size.
-/// Reads the file at `path` into the start of `buffer` (grown as needed,
-/// never shrunk); returns its length.
-fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
-    use std::io::Read;
-    const FIRST_READ: usize = 16 * 1024;
-    let mut file = std::fs::File::open(path)?;
-    let mut filled = 0;
-    if buffer.len() < FIRST_READ {
-        buffer.resize(FIRST_READ, 0);
-    }
-    loop {
-        if filled == buffer.len() {
-            buffer.resize(buffer.len() * 2, 0);
-        }
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-fn local_path(uri: &Uri) -> Result<std::path::PathBuf> {
+pub(crate) fn local_path(uri: &Uri) -> Result<std::path::PathBuf> {
     uri.to_file_path().ok_or_else(|| Error::InvalidUri {
         uri: uri.to_string(),
         reason: "not a local file URI".into(),
@@ -335,7 +294,7 @@ fn s3_uri(bucket: &str, key: &str) -> Result<Uri> {
     Uri::from_url(url)
 }
 
-fn local_error(uri: &Uri, path: &Path, source: std::io::Error) -> Error {
+pub(crate) fn local_error(uri: &Uri, path: &Path, source: std::io::Error) -> Error {
     if source.kind() == std::io::ErrorKind::NotFound {
         Error::NotFound { uri: uri.to_string() }
     } else {
@@ -381,28 +340,6 @@ mod tests {
 
     fn io() -> Io {
         Io::new(IoOptions::default()).unwrap()
-    }
-
-    #[test]
-    fn local_files_read_whole_into_one_reused_buffer() {
-        let dir = tempfile::tempdir().unwrap();
-        let big: Vec<u8> = (0..100_000u32).map(|n| (n % 251) as u8).collect();
-        std::fs::write(dir.path().join("big.json"), &big).unwrap();
-        std::fs::write(dir.path().join("small.json"), b"{}").unwrap();
-        std::fs::write(dir.path().join("empty.json"), b"").unwrap();
-        let uri = |name: &str| Uri::from_path(&dir.path().join(name)).unwrap();
-        let mut buffer = Vec::new();
-        for (name, expected) in [
-            ("small.json", &b"{}"[..]),
-            ("big.json", &big),
-            ("empty.json", b""),
-            ("small.json", b"{}"),
-        ] {
-            let bytes = Io::read_local(&uri(name), &mut buffer).unwrap();
-            assert_eq!(bytes, expected, "{name}");
-        }
-        let missing = Io::read_local(&uri("missing.json"), &mut buffer).unwrap_err();
-        assert!(missing.is_not_found(), "{missing}");
     }
 
     #[tokio::test]
