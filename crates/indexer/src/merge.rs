@@ -25,6 +25,8 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
 
 /// Rows buffered over all runs while merging (each run gets its share).
 const BUFFERED_ROWS: usize = 16_384;
@@ -221,7 +223,7 @@ impl PartialOrd for OwnedKey {
 
 /// The items file and the owners side file, a row group at a time.
 struct Output {
-    items: ArrowWriter<File>,
+    items: BackgroundWriter,
     owners: ArrowWriter<File>,
     items_schema: SchemaRef,
     owners_schema: SchemaRef,
@@ -244,7 +246,11 @@ impl Output {
                 .with_skip_arrow_metadata(true)
         };
         let create = |path: &Path| File::create(path).map_err(|e| Error::local(path, e));
-        let items = ArrowWriter::try_new_with_options(create(target.items)?, items_schema.clone(), options())?;
+        let items = BackgroundWriter::start(ArrowWriter::try_new_with_options(
+            create(target.items)?,
+            items_schema.clone(),
+            options(),
+        )?)?;
         let owners_schema = Arc::new(Schema::new(vec![
             Field::new(SEQ, DataType::Int64, false),
             Field::new(OWNER, DataType::Int64, false),
@@ -287,7 +293,7 @@ impl Output {
             let mut columns = vec![seq.clone()];
             columns.extend(rows.columns()[..rows.num_columns() - 1].iter().cloned());
             self.items
-                .write(&RecordBatch::try_new(self.items_schema.clone(), columns)?)?;
+                .write(RecordBatch::try_new(self.items_schema.clone(), columns)?)?;
             let owners: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.selected_owners)));
             self.owners
                 .write(&RecordBatch::try_new(self.owners_schema.clone(), vec![seq, owners])?)?;
@@ -300,9 +306,63 @@ impl Output {
 
     fn finish(mut self) -> Result<u64> {
         self.flush()?;
-        self.items.close()?;
+        self.items.finish()?;
         self.owners.close()?;
         Ok(self.next_seq as u64)
+    }
+}
+
+/// An Arrow writer on a thread of its own: a row group is encoded and
+/// compressed while the merge selects the next one.
+struct BackgroundWriter {
+    sender: Option<SyncSender<RecordBatch>>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl BackgroundWriter {
+    fn start(mut writer: ArrowWriter<File>) -> Result<BackgroundWriter> {
+        // One batch waits while one is written: the merge runs at most a
+        // row group ahead.
+        let (sender, receiver) = mpsc::sync_channel::<RecordBatch>(1);
+        let thread = std::thread::Builder::new()
+            .name("items-writer".into())
+            .spawn(move || {
+                for batch in receiver {
+                    writer.write(&batch)?;
+                }
+                writer.close()?;
+                Ok(())
+            })
+            .map_err(|e| Error::Task(e.to_string()))?;
+        Ok(BackgroundWriter {
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        let sent = self.sender.as_ref().is_some_and(|sender| sender.send(batch).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped on an error: that error is the answer.
+            self.join().and(Err(Error::Task("the items writer stopped".into())))
+        }
+    }
+
+    /// Closes the file once every batch is written.
+    fn finish(mut self) -> Result<()> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<()> {
+        self.sender = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| Error::Task("the items writer panicked".into()))?,
+            None => Ok(()),
+        }
     }
 }
 
