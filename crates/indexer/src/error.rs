@@ -54,6 +54,16 @@ pub enum Error {
     /// The parts of a sharded crawl cannot be merged (missing, duplicated, mismatched).
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// Other runs kept replacing the manifest while this one published.
+    #[error(
+        "{uri} was replaced by other runs {attempts} times while this run published; its version was not published"
+    )]
+    ManifestContention {
+        /// The manifest's URI.
+        uri: String,
+        /// How many writes were tried.
+        attempts: usize,
+    },
     /// A background task died.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -20,7 +20,7 @@ use stac_indexed_format::schema::{collections_schema, errors_schema, staged_item
 use stac_indexed_format::{
     CatalogInfo, Counts, FORMAT_VERSION, FileEntry, Files, IndexConfig, MAX_INDEXED_ITEM_LINKS, Manifest,
 };
-use stac_indexed_io::{Io, Scheme, Uri};
+use stac_indexed_io::{Io, ObjectVersion, Scheme, Uri};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -65,8 +65,10 @@ pub async fn merge(options: MergeOptions, io: Arc<Io>, progress: &Progress) -> R
     let parts = shard::read_parts(&io, &out, work.path()).await?;
     let first = &parts[0].part;
     let manifest_uri = out.join(MANIFEST_FILE)?;
+    let replaced = manifest_at_output(&io, &manifest_uri).await?;
     let target = Target {
-        previous: previous_manifest(&io, &Source::Output, &manifest_uri).await?,
+        previous: previous_manifest(&io, &Source::Output, &manifest_uri, &replaced).await?,
+        replaced,
         root: Uri::parse(&first.root_uri)?,
         config: first.config.clone(),
         manifest_uri,
@@ -82,6 +84,9 @@ pub async fn merge(options: MergeOptions, io: Arc<Io>, progress: &Progress) -> R
 struct Target {
     out: Uri,
     manifest_uri: Uri,
+    /// The manifest at the output when the run started (what publishing
+    /// replaces), and its version.
+    replaced: Option<(Manifest, ObjectVersion)>,
     previous: Option<(Uri, Manifest)>,
     root: Uri,
     config: IndexConfig,
@@ -91,7 +96,8 @@ impl Target {
     async fn resolve(io: &Io, source: Source, out: &Uri) -> Result<Target> {
         let out = writable_output(out)?;
         let manifest_uri = out.join(MANIFEST_FILE)?;
-        let previous = previous_manifest(io, &source, &manifest_uri).await?;
+        let replaced = manifest_at_output(io, &manifest_uri).await?;
+        let previous = previous_manifest(io, &source, &manifest_uri, &replaced).await?;
         let (root, config) = match source {
             Source::Root { uri, config } => (uri, config),
             Source::Manifest(_) | Source::Output => {
@@ -102,6 +108,7 @@ impl Target {
         Ok(Target {
             out,
             manifest_uri,
+            replaced,
             previous,
             root,
             config,
@@ -267,7 +274,7 @@ async fn publish(
         collections: combined.collections.len() as u64,
         errors: errors.len() as u64,
     };
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
         index_id: index_id.clone(),
         previous_index_id: target.previous.as_ref().map(|(_, m)| m.index_id.clone()),
@@ -280,27 +287,78 @@ async fn publish(
         counts: counts.clone(),
         changes: finalized.changes.clone(),
     };
-    io.put(&target.manifest_uri, Bytes::from(manifest.to_json())).await?;
+    let version = target.replaced.map(|(_, version)| version);
+    replace_manifest(io, &target.manifest_uri, &mut manifest, version).await?;
     Ok(IndexReport {
         index_id,
         manifest: target.manifest_uri.to_string(),
         counts,
-        changes: finalized.changes,
+        changes: manifest.changes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// The manifest to re-index from, or the one already at the output.
-async fn previous_manifest(io: &Io, source: &Source, at_output: &Uri) -> Result<Option<(Uri, Manifest)>> {
-    let uri = match source {
-        Source::Manifest(uri) => uri.clone(),
-        Source::Root { .. } | Source::Output => at_output.clone(),
-    };
-    match Manifest::read(io, &uri).await.map_err(Error::from) {
-        Ok(manifest) => Ok(Some((uri, manifest))),
-        Err(Error::Io(e)) if e.is_not_found() && !matches!(source, Source::Manifest(_)) => Ok(None),
-        Err(e) => Err(e),
+/// The manifest at the output and its version, if there is one.
+async fn manifest_at_output(io: &Io, uri: &Uri) -> Result<Option<(Manifest, ObjectVersion)>> {
+    match io.get_versioned(uri).await? {
+        Some((bytes, version)) => Ok(Some((Manifest::from_json(&bytes)?, version))),
+        None => Ok(None),
     }
+}
+
+/// The manifest to re-index from: the one named, or the one at the output.
+async fn previous_manifest(
+    io: &Io,
+    source: &Source,
+    at_output: &Uri,
+    replaced: &Option<(Manifest, ObjectVersion)>,
+) -> Result<Option<(Uri, Manifest)>> {
+    match source {
+        Source::Manifest(uri) => Ok(Some((uri.clone(), Manifest::read(io, uri).await?))),
+        Source::Root { .. } | Source::Output => Ok(replaced
+            .as_ref()
+            .map(|(manifest, _)| (at_output.clone(), manifest.clone()))),
+    }
+}
+
+/// How many times a run re-reads the manifest another run replaced while
+/// it was publishing before it gives up.
+const MANIFEST_ATTEMPTS: usize = 10;
+
+/// Writes `manifest` at `uri` if the manifest there is still the one read
+/// (`version`; `None`: none). When another run published meanwhile, this
+/// version replaces that one: it is re-read, named as the previous version
+/// (the changes counted against the older one are dropped), and the write
+/// is tried again.
+async fn replace_manifest(
+    io: &Io,
+    uri: &Uri,
+    manifest: &mut Manifest,
+    mut version: Option<ObjectVersion>,
+) -> Result<()> {
+    for _ in 0..MANIFEST_ATTEMPTS {
+        if io
+            .put_if(uri, Bytes::from(manifest.to_json()), version.as_ref())
+            .await?
+        {
+            return Ok(());
+        }
+        let current = manifest_at_output(io, uri).await?;
+        let current_id = current.as_ref().map(|(m, _)| m.index_id.clone());
+        tracing::warn!(
+            replaced = current_id.as_deref().unwrap_or("none"),
+            "another run published a version meanwhile; this one replaces it"
+        );
+        if manifest.previous_index_id != current_id {
+            manifest.previous_index_id = current_id;
+            manifest.changes = None;
+        }
+        version = current.map(|(_, version)| version);
+    }
+    Err(Error::ManifestContention {
+        uri: uri.to_string(),
+        attempts: MANIFEST_ATTEMPTS,
+    })
 }
 
 /// A local copy (or the local path) of the previous version's items table;
@@ -506,4 +564,69 @@ fn new_index_id() -> String {
         rand::random::<u32>()
     )
     .replace('.', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stac_indexed_format::{CatalogInfo, Changes, Counts, FileEntry, Files};
+    use stac_indexed_io::IoOptions;
+
+    fn manifest(index_id: &str, previous: Option<&str>) -> Manifest {
+        let entry = |name: &str| FileEntry {
+            path: format!("versions/{index_id}/{name}"),
+            rows: 0,
+            bytes: 0,
+            sha256: String::new(),
+        };
+        Manifest {
+            format_version: FORMAT_VERSION,
+            index_id: index_id.into(),
+            previous_index_id: previous.map(str::to_string),
+            created: Utc::now(),
+            indexer_version: "test".into(),
+            root_uri: "file:///x/catalog.json".into(),
+            catalog: CatalogInfo::default(),
+            config: IndexConfig::default(),
+            files: Files {
+                items: entry("items.parquet"),
+                collections: entry("collections.parquet"),
+                errors: entry("errors.parquet"),
+                tree: None,
+                links: None,
+            },
+            counts: Counts::default(),
+            changes: Some(Changes::default()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_version_published_meanwhile_is_replaced_and_named_previous() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = Io::new(IoOptions::default()).unwrap();
+        let uri = Uri::from_path(&dir.path().join(MANIFEST_FILE)).unwrap();
+        io.put(&uri, Bytes::from(manifest("a", None).to_json())).await.unwrap();
+        let (_, read_at_start) = manifest_at_output(&io, &uri).await.unwrap().unwrap();
+        // Another run publishes "b" while this one crawls.
+        io.put(&uri, Bytes::from(manifest("b", Some("a")).to_json()))
+            .await
+            .unwrap();
+
+        let mut ours = manifest("c", Some("a"));
+        replace_manifest(&io, &uri, &mut ours, Some(read_at_start))
+            .await
+            .unwrap();
+        let (published, _) = manifest_at_output(&io, &uri).await.unwrap().unwrap();
+        assert_eq!(published.index_id, "c");
+        assert_eq!(published.previous_index_id.as_deref(), Some("b"));
+        assert_eq!(published.changes, None, "changes counted against \"a\" are not claimed");
+
+        let mut first = manifest("d", None);
+        replace_manifest(&io, &uri, &mut first, None).await.unwrap();
+        assert_eq!(
+            first.previous_index_id.as_deref(),
+            Some("c"),
+            "a run that found no manifest names the one that appeared"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 //! (timeouts, connection errors, 5xx, 429) are retried with exponential
 //! backoff; a 404 is not.
 
+mod conditional;
 mod error;
 mod http;
 mod local_files;
@@ -18,6 +19,7 @@ mod s3;
 mod store;
 mod uri;
 
+pub use conditional::ObjectVersion;
 pub use error::{Error, Result};
 pub use local_files::LocalFiles;
 pub use s3::S3Options;

@@ -42,9 +42,9 @@ pub struct Io {
 }
 
 /// Where an object lives: a store and the object's path in it.
-struct Located {
-    store: Arc<dyn ObjectStore>,
-    path: StorePath,
+pub(crate) struct Located {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) path: StorePath,
 }
 
 /// The size of each part of a multipart upload.
@@ -250,7 +250,7 @@ impl Io {
         Ok(objects.len())
     }
 
-    fn locate(&self, uri: &Uri) -> Result<Located> {
+    pub(crate) fn locate(&self, uri: &Uri) -> Result<Located> {
         let (bucket, key) = uri.s3_bucket_and_key().ok_or_else(|| Error::InvalidUri {
             uri: uri.to_string(),
             reason: "not an s3:// URI".into(),
@@ -305,7 +305,7 @@ pub(crate) fn local_error(uri: &Uri, path: &Path, source: std::io::Error) -> Err
     }
 }
 
-fn store_error(uri: &Uri, source: object_store::Error) -> Error {
+pub(crate) fn store_error(uri: &Uri, source: object_store::Error) -> Error {
     match source {
         object_store::Error::NotFound { .. } => Error::NotFound { uri: uri.to_string() },
         source => Error::Store {
