@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stac_indexed_format::{CatalogInfo, IndexConfig};
 use stac_indexed_io::{Io, LocalFiles, Scheme, Uri};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -69,6 +69,47 @@ pub(crate) struct CrawlOutput {
     pub replicated_documents: u64,
     /// Documents only this shard reads (its items).
     pub owned_documents: u64,
+    /// What the staged rows' keys say about rows to drop.
+    #[serde(default)]
+    pub row_keys: RowKeySummary,
+}
+
+/// What a crawl saw of its rows' `(collection, id)` keys: whether
+/// finalizing has rows to drop (duplicates, unknown collections) to look for.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct RowKeySummary {
+    /// Whether two rows may share a key (their 64-bit hashes met; a real
+    /// duplicate always does).
+    pub maybe_duplicated: bool,
+    /// The collections the rows name.
+    pub collections: BTreeSet<String>,
+}
+
+impl RowKeySummary {
+    /// Whether every row is surely published: no key twice, and every
+    /// collection among `crawled`.
+    pub(crate) fn all_kept(&self, crawled: &HashSet<&str>) -> bool {
+        !self.maybe_duplicated && self.collections.iter().all(|c| crawled.contains(c.as_str()))
+    }
+}
+
+/// The crawl's record of its rows' keys (see [`RowKeySummary`]).
+#[derive(Default)]
+struct RowKeys {
+    summary: RowKeySummary,
+    hashes: hashbrown::HashSet<u64>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl RowKeys {
+    fn add(&mut self, collection: &str, id: &str) {
+        if !self.summary.collections.contains(collection) {
+            self.summary.collections.insert(collection.to_string());
+        }
+        if !self.hashes.insert(self.hasher.hash_one((collection, id))) {
+            self.summary.maybe_duplicated = true;
+        }
+    }
 }
 
 /// Shared, read-only state of the spawned tasks.
@@ -178,6 +219,7 @@ struct Crawl<'a> {
     nodes: VecDeque<Task>,
     collection_ids: HashSet<String>,
     output: CrawlOutput,
+    row_keys: RowKeys,
     batcher: RowBatcher,
     writer: &'a StagingWriter,
     progress: &'a Progress,
@@ -234,7 +276,9 @@ pub(crate) async fn crawl(
             owned_errors: Vec::new(),
             replicated_documents: 0,
             owned_documents: 0,
+            row_keys: RowKeySummary::default(),
         },
+        row_keys: RowKeys::default(),
         batcher,
         writer,
         progress,
@@ -256,6 +300,7 @@ pub(crate) async fn crawl(
         crawl.writer.write(batch).await?;
     }
     crawl.output.owners = crawl.batcher.owners().iter().map(|owner| owner.to_string()).collect();
+    crawl.output.row_keys = crawl.row_keys.summary;
     Ok(crawl.output)
 }
 
@@ -398,6 +443,7 @@ impl Crawl<'_> {
         outcome.item_errors.into_iter().for_each(|e| self.record(e, true));
         self.progress.add_items(outcome.rows.len() as u64);
         for row in outcome.rows {
+            self.row_keys.add(&row.collection, &row.id);
             self.batcher.push(row);
             if self.batcher.len() >= BATCH_ROWS {
                 let batch = self.batcher.take_batch()?;
@@ -768,5 +814,24 @@ fn error_at(uri: String, task: &Task, kind: ErrorKind, message: String) -> Error
         kind,
         message,
         parent: task.parent.as_deref().map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_keys_tell_whether_finalizing_has_rows_to_drop() {
+        let crawled: HashSet<&str> = ["a", "b"].into_iter().collect();
+        let mut keys = RowKeys::default();
+        for (collection, id) in [("a", "1"), ("a", "2"), ("b", "1")] {
+            keys.add(collection, id);
+        }
+        assert!(keys.summary.all_kept(&crawled));
+        assert!(!keys.summary.all_kept(&["a"].into_iter().collect()), "rows of b");
+        keys.add("b", "1");
+        assert!(keys.summary.maybe_duplicated);
+        assert!(!keys.summary.all_kept(&crawled));
     }
 }

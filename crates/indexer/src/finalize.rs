@@ -53,16 +53,21 @@ pub(crate) struct TreeOwners {
 
 /// Sorts the `staged` files into `<work>/items.parquet`, dropping rows of collections not
 /// in `collections` and all but the first (by href) of duplicate ids, and
-/// writes `<work>/links.parquet` for the nodes of `tree`.
+/// writes `<work>/links.parquet` for the nodes of `tree`. `all_kept`: the
+/// crawl knows there are no such rows, and they are not looked for.
 pub(crate) fn finalize(
     work: &Path,
     staged: &[PathBuf],
     collections: &[String],
     tree: &TreeOwners,
     previous_items: Option<&Path>,
+    all_kept: bool,
 ) -> Result<Finalized> {
     release_freed_memory();
-    let (errors, mut filter) = find_dropped(work, staged, collections)?;
+    let (errors, mut filter) = match all_kept {
+        true => (Vec::new(), Published::all(collections)),
+        false => find_dropped(work, staged, collections)?,
+    };
     // DuckDB keeps the buffers of a query until its database closes: closed
     // above, so that the merge does not hold them too.
     release_freed_memory();
@@ -213,6 +218,18 @@ struct Published {
     dropped: HashSet<String>,
     kept: HashSet<String>,
     emitted: HashSet<String>,
+}
+
+impl Published {
+    /// Every row (the crawl saw no key twice and no unknown collection).
+    fn all(collections: &[String]) -> Published {
+        Published {
+            collections: collections.iter().cloned().collect(),
+            dropped: HashSet::new(),
+            kept: HashSet::new(),
+            emitted: HashSet::new(),
+        }
+    }
 }
 
 impl RowFilter for Published {

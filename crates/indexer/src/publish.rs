@@ -194,6 +194,7 @@ impl Combined {
                 owned_errors,
                 replicated_documents,
                 owned_documents,
+                row_keys: _,
             } = crawl;
             if shard.index == 0 {
                 combined.catalog = catalog;
@@ -225,6 +226,7 @@ async fn publish(
     started: Instant,
 ) -> Result<IndexReport> {
     let staged: Vec<PathBuf> = parts.iter().map(|p| p.staged.clone()).collect();
+    let all_kept = all_rows_kept(&parts);
     let combined = Combined::of(parts.into_iter().map(|p| p.part).collect());
     let previous_items = match &target.previous {
         Some((uri, manifest)) => previous_items(io, uri, manifest, work).await,
@@ -249,6 +251,7 @@ async fn publish(
             &collection_ids,
             &tree_owners,
             previous_items.as_deref(),
+            all_kept,
         )
     })
     .await
@@ -296,6 +299,18 @@ async fn publish(
         changes: manifest.changes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Whether the crawl's own account of its rows shows that none is to be
+/// dropped (so that finalizing need not look): one part, no key seen twice,
+/// every row's collection crawled. Parts may share keys, so several are
+/// always checked.
+fn all_rows_kept(parts: &[LocalPart]) -> bool {
+    let [LocalPart { part, .. }] = parts else {
+        return false;
+    };
+    let crawled: HashSet<&str> = part.crawl.collections.iter().map(|c| c.id.as_str()).collect();
+    part.crawl.row_keys.all_kept(&crawled)
 }
 
 /// The manifest at the output and its version, if there is one.
