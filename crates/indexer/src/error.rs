@@ -22,6 +22,9 @@ pub enum Error {
     /// DuckDB failed while sorting or summarising the index.
     #[error("DuckDB: {0}")]
     DuckDb(#[from] duckdb::Error),
+    /// Ordering or merging the items table failed.
+    #[error(transparent)]
+    Table(#[from] stac_indexed_table::Error),
     /// Writing Parquet failed.
     #[error("Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),

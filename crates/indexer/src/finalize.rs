@@ -2,18 +2,18 @@
 //! making it.
 //!
 //! DuckDB finds duplicate ids and items of unknown collections over the
-//! staged files' narrow columns; the merge ([`crate::merge`]) interleaves
+//! staged files' narrow columns; the merge ([`stac_indexed_table::merge`]) interleaves
 //! their sorted runs into the items table, skipping those rows, in bounded
 //! memory however many items there are. DuckDB then counts items per
 //! collection and per tree node, writes the links table and, when there is a
 //! previous version, compares content hashes.
 
 use crate::Result;
-use crate::merge::{MergeTarget, RowFilter, merge_runs};
 use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
 use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, HREF, ID, NODE_ROW, OWNER, SEQ};
 use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
+use stac_indexed_table::merge::{MergeTarget, RowFilter, merge_runs};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 

@@ -2,18 +2,19 @@
 //! sorted runs.
 //!
 //! Rows are collected into runs of [`RUN_ROWS`]; each run is sorted into
-//! the published order ([`crate::order`]) and written as one row group, so
+//! the published order ([`stac_indexed_table::order`]) and written as one row group, so
 //! that the finalize step merges runs instead of sorting the whole table.
 //! The sorting happens here, on the writer's thread, while the crawl goes
 //! on.
 
-use crate::order::sort_batch;
 use crate::{Error, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use stac_indexed_table::order::sort_batch;
+use stac_indexed_table::writer_properties;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
@@ -101,14 +102,6 @@ fn write_run(writer: &mut ArrowWriter<std::fs::File>, schema: &SchemaRef, run: V
     writer.write(&sort_batch(&batch)?)?;
     writer.flush()?;
     Ok(batch.num_rows() as u64)
-}
-
-/// Writer settings for index files written by this crate.
-pub(crate) fn writer_properties(compression: Compression, row_group_rows: usize) -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(compression)
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .build()
 }
 
 /// Writes one batch to a new Parquet file (for the small tables).

@@ -9,7 +9,7 @@
 //! for the links table.
 
 use crate::order::{KeyColumns, OrderKey};
-use crate::staging::writer_properties;
+use crate::writer_properties;
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -32,14 +32,14 @@ use std::thread::JoinHandle;
 const BUFFERED_ROWS: usize = 16_384;
 
 /// Which staged rows the merge keeps.
-pub(crate) trait RowFilter {
+pub trait RowFilter {
     /// Whether the row of `collection` read from `href` is published
     /// (asked once per row, in the published order).
     fn keeps(&mut self, collection: &str, href: &str) -> bool;
 }
 
 /// Where the merge writes, and how.
-pub(crate) struct MergeTarget<'a> {
+pub struct MergeTarget<'a> {
     /// The published items table.
     pub items: &'a Path,
     /// The `(seq, owner)` side file.
@@ -51,7 +51,7 @@ pub(crate) struct MergeTarget<'a> {
 /// Merges the runs of the `staged` files (at least one, all of one schema)
 /// into the target's items table (rows numbered by `seq`, zstd) and writes
 /// `(seq, owner)` beside it. Returns the rows written.
-pub(crate) fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeTarget<'_>) -> Result<u64> {
+pub fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeTarget<'_>) -> Result<u64> {
     let (schema, mut runs) = open_runs(staged)?;
     let mut output = Output::create(&target, &schema)?;
     let mut heap = BinaryHeap::new();
@@ -160,7 +160,7 @@ fn open_runs(staged: &[PathBuf]) -> Result<(SchemaRef, Vec<Run>)> {
         schema.get_or_insert_with(|| builder.schema().clone());
         groups.extend((0..builder.metadata().num_row_groups()).map(|group| (path, group)));
     }
-    let schema = schema.ok_or_else(|| Error::Task("no staged file to merge".into()))?;
+    let schema = schema.ok_or_else(|| Error::Merge("no staged file to merge".into()))?;
     let batch_size = (BUFFERED_ROWS / groups.len().max(1)).clamp(64, 1024);
     let mut runs = Vec::with_capacity(groups.len());
     for (path, group) in groups {
@@ -333,7 +333,7 @@ impl BackgroundWriter {
                 writer.close()?;
                 Ok(())
             })
-            .map_err(|e| Error::Task(e.to_string()))?;
+            .map_err(|e| Error::Merge(e.to_string()))?;
         Ok(BackgroundWriter {
             sender: Some(sender),
             thread: Some(thread),
@@ -346,7 +346,7 @@ impl BackgroundWriter {
             Ok(())
         } else {
             // The thread stopped on an error: that error is the answer.
-            self.join().and(Err(Error::Task("the items writer stopped".into())))
+            self.join().and(Err(Error::Merge("the items writer stopped".into())))
         }
     }
 
@@ -360,7 +360,7 @@ impl BackgroundWriter {
         match self.thread.take() {
             Some(thread) => thread
                 .join()
-                .map_err(|_| Error::Task("the items writer panicked".into()))?,
+                .map_err(|_| Error::Merge("the items writer panicked".into()))?,
             None => Ok(()),
         }
     }

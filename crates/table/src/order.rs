@@ -13,10 +13,12 @@ use std::cmp::Ordering;
 
 /// The sort key of one row, borrowed from its batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct OrderKey<'a> {
+pub struct OrderKey<'a> {
+    /// The collection id.
     pub collection: &'a str,
     /// `datetime`, else `start_datetime` (UTC microseconds).
     pub time: Option<i64>,
+    /// The item id.
     pub id: &'a str,
 }
 
@@ -47,7 +49,7 @@ fn newest_first(a: Option<i64>, b: Option<i64>) -> Ordering {
 
 /// The key columns of a batch of staged rows.
 #[derive(Clone, Debug)]
-pub(crate) struct KeyColumns {
+pub struct KeyColumns {
     collection: StringArray,
     datetime: TimestampMicrosecondArray,
     start_datetime: TimestampMicrosecondArray,
@@ -55,7 +57,8 @@ pub(crate) struct KeyColumns {
 }
 
 impl KeyColumns {
-    pub(crate) fn of(batch: &RecordBatch) -> Result<KeyColumns, ArrowError> {
+    /// The key columns of `batch` (an error when one is missing or mistyped).
+    pub fn of(batch: &RecordBatch) -> Result<KeyColumns, ArrowError> {
         let column = |name: &str| {
             batch
                 .column_by_name(name)
@@ -81,7 +84,8 @@ impl KeyColumns {
         })
     }
 
-    pub(crate) fn key(&self, row: usize) -> OrderKey<'_> {
+    /// The key of row `row`.
+    pub fn key(&self, row: usize) -> OrderKey<'_> {
         let time = |array: &TimestampMicrosecondArray| array.is_valid(row).then(|| array.value(row));
         OrderKey {
             collection: self.collection.value(row),
@@ -92,7 +96,7 @@ impl KeyColumns {
 }
 
 /// The batch's rows in the published order (equal keys keep their order).
-pub(crate) fn sort_batch(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+pub fn sort_batch(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     let keys = KeyColumns::of(batch)?;
     let mut rows: Vec<u32> = (0..batch.num_rows() as u32).collect();
     rows.sort_by(|a, b| keys.key(*a as usize).cmp(&keys.key(*b as usize)));
