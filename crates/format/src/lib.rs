@@ -16,10 +16,16 @@ pub mod schema;
 
 pub use config::{FieldConfig, FieldType, IndexConfig, JsonPath};
 pub use error::{Error, Result};
-pub use manifest::{CatalogInfo, Changes, Counts, FileEntry, Files, Manifest};
+pub use manifest::{CatalogInfo, Changes, Counts, Delta, FileEntry, Files, Manifest};
 
-/// The version of the index format this crate writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest version of the index format, which this crate reads and
+/// writes: version 3 adds delta tables ([`Delta`]) on top of the items.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The version an index without deltas is written as, so that readers of
+/// version 2 still read it; only a manifest with deltas says 3 (and so an
+/// older reader refuses it rather than serve the base without them).
+pub const BASE_FORMAT_VERSION: u32 = 2;
 
 /// The oldest format version this crate still reads: version 1 has no
 /// catalog tree (its readers see the collections as the root's children).

@@ -1,6 +1,6 @@
 //! manifest.json: the switch that names one whole index version.
 
-use crate::{Error, FORMAT_VERSION, IndexConfig, OLDEST_READABLE_VERSION, Result};
+use crate::{BASE_FORMAT_VERSION, Error, FORMAT_VERSION, IndexConfig, OLDEST_READABLE_VERSION, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stac_indexed_io::{Io, Uri};
@@ -65,6 +65,35 @@ pub struct Files {
     /// [`crate::MAX_INDEXED_ITEM_LINKS`] items (format 2).
     #[serde(default)]
     pub links: Option<FileEntry>,
+    /// Changes published by `update` since `items` was written, oldest
+    /// first (format 3): the items table is `items` with each delta applied
+    /// in turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deltas: Vec<Delta>,
+}
+
+impl Files {
+    /// The format version a manifest naming these files is written as.
+    pub fn format_version(&self) -> u32 {
+        match self.deltas.is_empty() {
+            true => BASE_FORMAT_VERSION,
+            false => FORMAT_VERSION,
+        }
+    }
+}
+
+/// One update's changes to the items table. A `(collection, id)` in
+/// `upserted` replaces (or adds) that item; one in `removed` deletes it;
+/// a later delta wins over an earlier one and every delta over the base.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The index id of the update that wrote it.
+    pub index_id: String,
+    /// Item rows added or replaced (the items table's columns but `seq`),
+    /// in the published order.
+    pub upserted: FileEntry,
+    /// The `(collection, id)` of the items removed.
+    pub removed: FileEntry,
 }
 
 /// One data file.
@@ -166,6 +195,7 @@ mod tests {
                 errors: entry("versions/x/errors.parquet"),
                 tree: Some(entry("versions/x/tree.parquet")),
                 links: Some(entry("versions/x/links.parquet")),
+                deltas: Vec::new(),
             },
             counts: Counts::default(),
             changes: Some(Changes::default()),
@@ -176,6 +206,24 @@ mod tests {
     fn manifest_round_trips() {
         let original = manifest();
         assert_eq!(Manifest::from_json(original.to_json().as_bytes()).unwrap(), original);
+    }
+
+    #[test]
+    fn only_a_manifest_with_deltas_is_format_3() {
+        let mut base = manifest();
+        assert_eq!(base.files.format_version(), BASE_FORMAT_VERSION);
+        assert!(
+            !base.to_json().contains("deltas"),
+            "readers of format 2 see nothing new"
+        );
+        base.files.deltas.push(Delta {
+            index_id: "20261207T000000Z-ef".into(),
+            upserted: entry("versions/y/upserted.parquet"),
+            removed: entry("versions/y/removed.parquet"),
+        });
+        assert_eq!(base.files.format_version(), FORMAT_VERSION);
+        base.format_version = base.files.format_version();
+        assert_eq!(Manifest::from_json(base.to_json().as_bytes()).unwrap(), base);
     }
 
     #[test]

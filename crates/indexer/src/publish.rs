@@ -17,9 +17,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use stac_indexed_format::manifest::MANIFEST_FILE;
 use stac_indexed_format::schema::{collections_schema, errors_schema, staged_items_schema, tree_schema};
-use stac_indexed_format::{
-    CatalogInfo, Counts, FORMAT_VERSION, FileEntry, Files, IndexConfig, MAX_INDEXED_ITEM_LINKS, Manifest,
-};
+use stac_indexed_format::{CatalogInfo, Counts, FileEntry, Files, IndexConfig, MAX_INDEXED_ITEM_LINKS, Manifest};
 use stac_indexed_io::{Io, ObjectVersion, Scheme, Uri};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -278,7 +276,7 @@ async fn publish(
         errors: errors.len() as u64,
     };
     let mut manifest = Manifest {
-        format_version: FORMAT_VERSION,
+        format_version: files.format_version(),
         index_id: index_id.clone(),
         previous_index_id: target.previous.as_ref().map(|(_, m)| m.index_id.clone()),
         created: Utc::now(),
@@ -544,6 +542,7 @@ async fn upload(io: &Io, out: &Uri, index_id: &str, finalized: &Finalized, table
         errors: next(),
         tree: Some(next()),
         links: Some(next()),
+        deltas: Vec::new(),
     })
 }
 
@@ -595,7 +594,7 @@ mod tests {
             sha256: String::new(),
         };
         Manifest {
-            format_version: FORMAT_VERSION,
+            format_version: stac_indexed_format::BASE_FORMAT_VERSION,
             index_id: index_id.into(),
             previous_index_id: previous.map(str::to_string),
             created: Utc::now(),
@@ -609,6 +608,7 @@ mod tests {
                 errors: entry("errors.parquet"),
                 tree: None,
                 links: None,
+                deltas: Vec::new(),
             },
             counts: Counts::default(),
             changes: Some(Changes::default()),
