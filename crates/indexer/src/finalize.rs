@@ -13,7 +13,7 @@ use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
 use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, HREF, ID, NODE_ROW, OWNER, SEQ};
 use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
-use stac_indexed_table::merge::{MergeTarget, RowFilter, merge_runs};
+use stac_indexed_table::merge::{Candidate, Input, MergeTarget, RowFilter, Sorted, merge};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -75,10 +75,17 @@ pub(crate) fn finalize(
     let owners_path = work.join("owners.parquet");
     let target = MergeTarget {
         items: &items_path,
-        owners: &owners_path,
+        owners: Some(&owners_path),
         row_group: ITEMS_ROW_GROUP,
     };
-    let rows = merge_runs(staged, &mut filter, target)?;
+    let inputs: Vec<Input<'_>> = staged
+        .iter()
+        .map(|path| Input {
+            path,
+            sorted: Sorted::EachRowGroup,
+        })
+        .collect();
+    let rows = merge(&inputs, &mut filter, target)?;
     tracing::info!(rows, "items merged");
     let connection = open(work)?;
     let links_path = work.join("links.parquet");
@@ -233,11 +240,11 @@ impl Published {
 }
 
 impl RowFilter for Published {
-    fn keeps(&mut self, collection: &str, href: &str) -> bool {
-        if !self.collections.contains(collection) || self.dropped.contains(href) {
+    fn keeps(&mut self, row: &Candidate<'_>) -> bool {
+        if !self.collections.contains(row.collection) || self.dropped.contains(row.href) {
             return false;
         }
-        !self.kept.contains(href) || self.emitted.insert(href.to_string())
+        !self.kept.contains(row.href) || self.emitted.insert(row.href.to_string())
     }
 }
 

@@ -1,12 +1,12 @@
 //! The published items table from sorted runs: a k-way merge.
 //!
 //! Each row group of a staged file is a run already in the published order
-//! (the staging writer sorted it), so the items table is one streaming
-//! merge of the runs of every staged file: rows the finalize step drops are
-//! skipped, the rest numbered by `seq` in the order they leave. Memory is a
-//! small batch per run and one output row group, whatever the catalog's
-//! size. The owner number of each row goes to a side file `(seq, owner)`
-//! for the links table.
+//! (the staging writer sorted it), and so is a whole items table or an
+//! update's delta: the items table is one streaming merge of the runs of
+//! every input; rows the filter drops are skipped, the rest numbered by
+//! `seq` in the order they leave. Memory is a small batch per run and one
+//! output row group, whatever the catalog's size. The owner number of each
+//! staged row can go to a side file `(seq, owner)` for the links table.
 
 use crate::order::{KeyColumns, OrderKey};
 use crate::writer_properties;
@@ -15,15 +15,15 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use stac_indexed_format::schema::{HREF, OWNER, SEQ};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
@@ -31,28 +31,61 @@ use std::thread::JoinHandle;
 /// Rows buffered over all runs while merging (each run gets its share).
 const BUFFERED_ROWS: usize = 16_384;
 
-/// Which staged rows the merge keeps.
+/// A row the merge offers to its filter, in the published order.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate<'a> {
+    /// Which input it comes from (its position in the list given).
+    pub input: usize,
+    /// Its collection.
+    pub collection: &'a str,
+    /// Its id.
+    pub id: &'a str,
+    /// Where the item was read from.
+    pub href: &'a str,
+}
+
+/// Which rows the merge keeps.
 pub trait RowFilter {
-    /// Whether the row of `collection` read from `href` is published
-    /// (asked once per row, in the published order).
-    fn keeps(&mut self, collection: &str, href: &str) -> bool;
+    /// Whether `row` is published (asked once per row, in the published
+    /// order).
+    fn keeps(&mut self, row: &Candidate<'_>) -> bool;
+}
+
+/// How the rows of an input file are sorted (in the published order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sorted {
+    /// Each row group on its own (a staged file: one sorted run per group).
+    EachRowGroup,
+    /// The whole file (an items table, or an update's delta).
+    WholeFile,
+}
+
+/// One file the merge reads. A `seq` column, if any, is not read; the
+/// inputs must otherwise have the same columns.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// The Parquet file.
+    pub path: &'a Path,
+    /// How its rows are sorted.
+    pub sorted: Sorted,
 }
 
 /// Where the merge writes, and how.
 pub struct MergeTarget<'a> {
     /// The published items table.
     pub items: &'a Path,
-    /// The `(seq, owner)` side file.
-    pub owners: &'a Path,
+    /// The `(seq, owner)` side file, from the inputs' owner column (which
+    /// then each of them has).
+    pub owners: Option<&'a Path>,
     /// Rows per row group of both.
     pub row_group: usize,
 }
 
-/// Merges the runs of the `staged` files (at least one, all of one schema)
-/// into the target's items table (rows numbered by `seq`, zstd) and writes
-/// `(seq, owner)` beside it. Returns the rows written.
-pub fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeTarget<'_>) -> Result<u64> {
-    let (schema, mut runs) = open_runs(staged)?;
+/// Merges the sorted runs of `inputs` (at least one) into the target's
+/// items table: the rows `filter` keeps, numbered by `seq` (zstd), and
+/// their `(seq, owner)` beside it if asked. Returns the rows written.
+pub fn merge(inputs: &[Input<'_>], filter: &mut dyn RowFilter, target: MergeTarget<'_>) -> Result<u64> {
+    let (schema, mut runs) = open_runs(inputs)?;
     let mut output = Output::create(&target, &schema)?;
     let mut heap = BinaryHeap::new();
     for (index, run) in runs.iter_mut().enumerate() {
@@ -61,8 +94,16 @@ pub fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeT
     }
     while let Some(Reverse((_, index))) = heap.pop() {
         let run = &mut runs[index];
-        if filter.keeps(run.key().collection, run.columns.href.value(run.row)) {
-            output.select(run.slot, run.row, run.columns.owner.value(run.row));
+        let key = run.key();
+        let candidate = Candidate {
+            input: run.input,
+            collection: key.collection,
+            id: key.id,
+            href: run.columns.href.value(run.row),
+        };
+        if filter.keeps(&candidate) {
+            let owner = run.columns.owner.as_ref().map(|owner| owner.value(run.row));
+            output.select(run.slot, run.row, owner);
         }
         if run.advance()? {
             if run.row == 0 {
@@ -80,8 +121,11 @@ pub fn merge_runs(staged: &[PathBuf], filter: &mut dyn RowFilter, target: MergeT
     output.finish()
 }
 
-/// One run: a row group of a staged file, read a batch at a time.
+/// One run (a row group of a staged file, or a whole sorted file), read a
+/// batch at a time.
 struct Run {
+    /// The input it reads.
+    input: usize,
     reader: ParquetRecordBatchReader,
     batch: RecordBatch,
     columns: RunColumns,
@@ -95,7 +139,7 @@ struct Run {
 struct RunColumns {
     keys: KeyColumns,
     href: StringArray,
-    owner: Int64Array,
+    owner: Option<Int64Array>,
 }
 
 impl RunColumns {
@@ -108,7 +152,9 @@ impl RunColumns {
         Ok(RunColumns {
             keys: KeyColumns::of(batch)?,
             href: column(HREF)?.as_string::<i32>().clone(),
-            owner: column(OWNER)?.as_primitive::<Int64Type>().clone(),
+            owner: batch
+                .column_by_name(OWNER)
+                .map(|owner| owner.as_primitive::<Int64Type>().clone()),
         })
     }
 }
@@ -149,28 +195,46 @@ fn next_batch(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatc
     }
 }
 
-/// The staged schema (the first file's), and every non-empty row group of
-/// every staged file, positioned on its first row.
-fn open_runs(staged: &[PathBuf]) -> Result<(SchemaRef, Vec<Run>)> {
-    let mut schema = None;
-    let mut groups = Vec::new();
-    for path in staged {
-        let file = File::open(path).map_err(|e| Error::local(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-        schema.get_or_insert_with(|| builder.schema().clone());
-        groups.extend((0..builder.metadata().num_row_groups()).map(|group| (path, group)));
+/// The inputs' schema (without `seq`), and every non-empty run of every
+/// input, positioned on its first row.
+fn open_runs(inputs: &[Input<'_>]) -> Result<(SchemaRef, Vec<Run>)> {
+    let mut schema: Option<SchemaRef> = None;
+    let mut runs_to_open = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let builder = reader_builder(input.path)?;
+        let projected = builder.schema().project(&columns_but_seq(builder.schema()))?;
+        match &schema {
+            None => schema = Some(Arc::new(projected)),
+            Some(first) if first.fields() != projected.fields() => {
+                return Err(Error::Merge(format!(
+                    "{} has other columns than {}",
+                    input.path.display(),
+                    inputs[0].path.display()
+                )));
+            }
+            Some(_) => {}
+        }
+        match input.sorted {
+            Sorted::EachRowGroup => {
+                runs_to_open.extend((0..builder.metadata().num_row_groups()).map(|group| (index, Some(group))))
+            }
+            Sorted::WholeFile => runs_to_open.push((index, None)),
+        }
     }
-    let schema = schema.ok_or_else(|| Error::Merge("no staged file to merge".into()))?;
-    let batch_size = (BUFFERED_ROWS / groups.len().max(1)).clamp(64, 1024);
-    let mut runs = Vec::with_capacity(groups.len());
-    for (path, group) in groups {
-        let file = File::open(path).map_err(|e| Error::local(path, e))?;
-        let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)?
-            .with_row_groups(vec![group])
-            .with_batch_size(batch_size)
-            .build()?;
+    let schema = schema.ok_or_else(|| Error::Merge("no input to merge".into()))?;
+    let batch_size = (BUFFERED_ROWS / runs_to_open.len().max(1)).clamp(64, 1024);
+    let mut runs = Vec::with_capacity(runs_to_open.len());
+    for (input, group) in runs_to_open {
+        let builder = reader_builder(inputs[input].path)?;
+        let projection = ProjectionMask::roots(builder.parquet_schema(), columns_but_seq(builder.schema()));
+        let mut builder = builder.with_projection(projection).with_batch_size(batch_size);
+        if let Some(group) = group {
+            builder = builder.with_row_groups(vec![group]);
+        }
+        let mut reader = builder.build()?;
         if let Some(batch) = next_batch(&mut reader)? {
             runs.push(Run {
+                input,
                 columns: RunColumns::of(&batch)?,
                 reader,
                 batch,
@@ -181,6 +245,18 @@ fn open_runs(staged: &[PathBuf]) -> Result<(SchemaRef, Vec<Run>)> {
         }
     }
     Ok((schema, runs))
+}
+
+fn reader_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let file = File::open(path).map_err(|e| Error::local(path, e))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
+}
+
+/// The positions of a file's top-level columns but `seq`.
+fn columns_but_seq(schema: &Schema) -> Vec<usize> {
+    (0..schema.fields().len())
+        .filter(|&i| schema.field(i).name() != SEQ)
+        .collect()
 }
 
 /// A row's key, owned, for the heap (runs are ordered by their current row).
@@ -224,9 +300,11 @@ impl PartialOrd for OwnedKey {
 /// The items file and the owners side file, a row group at a time.
 struct Output {
     items: BackgroundWriter,
-    owners: ArrowWriter<File>,
+    owners: Option<ArrowWriter<File>>,
     items_schema: SchemaRef,
     owners_schema: SchemaRef,
+    /// The position of the owner column in the inputs (not published).
+    owner_column: Option<usize>,
     /// The source batches the selected rows come from.
     sources: Vec<RecordBatch>,
     /// `(source, row)` of each row of the next row group, in order.
@@ -237,9 +315,10 @@ struct Output {
 }
 
 impl Output {
-    fn create(target: &MergeTarget<'_>, staged: &Schema) -> Result<Output> {
+    fn create(target: &MergeTarget<'_>, input: &Schema) -> Result<Output> {
         let row_group = target.row_group;
-        let items_schema = Arc::new(items_schema(staged));
+        let owner_column = input.index_of(OWNER).ok();
+        let items_schema = Arc::new(items_schema(input));
         let options = || {
             ArrowWriterOptions::new()
                 .with_properties(writer_properties(Compression::ZSTD(Default::default()), row_group))
@@ -255,12 +334,21 @@ impl Output {
             Field::new(SEQ, DataType::Int64, false),
             Field::new(OWNER, DataType::Int64, false),
         ]));
-        let owners = ArrowWriter::try_new_with_options(create(target.owners)?, owners_schema.clone(), options())?;
+        let owners = match (target.owners, owner_column) {
+            (None, _) => None,
+            (Some(path), Some(_)) => Some(ArrowWriter::try_new_with_options(
+                create(path)?,
+                owners_schema.clone(),
+                options(),
+            )?),
+            (Some(_), None) => return Err(Error::Merge("owners asked of inputs without an owner column".into())),
+        };
         Ok(Output {
             items,
             owners,
             items_schema,
             owners_schema,
+            owner_column,
             sources: Vec::new(),
             selected: Vec::with_capacity(row_group),
             selected_owners: Vec::with_capacity(row_group),
@@ -274,9 +362,11 @@ impl Output {
         self.sources.len() - 1
     }
 
-    fn select(&mut self, source: usize, row: usize, owner: i64) {
+    fn select(&mut self, source: usize, row: usize, owner: Option<i64>) {
         self.selected.push((source, row));
-        self.selected_owners.push(owner);
+        if let (Some(_), Some(owner)) = (&self.owners, owner) {
+            self.selected_owners.push(owner);
+        }
     }
 
     fn is_full(&self) -> bool {
@@ -291,12 +381,19 @@ impl Output {
             let count = rows.num_rows() as i64;
             let seq: ArrayRef = Arc::new(Int64Array::from_iter_values(self.next_seq..self.next_seq + count));
             let mut columns = vec![seq.clone()];
-            columns.extend(rows.columns()[..rows.num_columns() - 1].iter().cloned());
+            columns.extend(
+                rows.columns()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != self.owner_column)
+                    .map(|(_, column)| column.clone()),
+            );
             self.items
                 .write(RecordBatch::try_new(self.items_schema.clone(), columns)?)?;
-            let owners: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.selected_owners)));
-            self.owners
-                .write(&RecordBatch::try_new(self.owners_schema.clone(), vec![seq, owners])?)?;
+            if let Some(owners) = &mut self.owners {
+                let owner: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.selected_owners)));
+                owners.write(&RecordBatch::try_new(self.owners_schema.clone(), vec![seq, owner])?)?;
+            }
             self.next_seq += count;
         }
         self.sources.clear();
@@ -307,7 +404,9 @@ impl Output {
     fn finish(mut self) -> Result<u64> {
         self.flush()?;
         self.items.finish()?;
-        self.owners.close()?;
+        if let Some(owners) = self.owners {
+            owners.close()?;
+        }
         Ok(self.next_seq as u64)
     }
 }
@@ -366,10 +465,10 @@ impl BackgroundWriter {
     }
 }
 
-/// The published items schema: `seq`, then the staged columns but the owner (last).
-fn items_schema(staged: &Schema) -> Schema {
+/// The published items schema: `seq`, then the inputs' columns but the owner.
+fn items_schema(input: &Schema) -> Schema {
     let mut fields = vec![Arc::new(Field::new(SEQ, DataType::Int64, false))];
-    fields.extend(staged.fields().iter().take(staged.fields().len() - 1).cloned());
+    fields.extend(input.fields().iter().filter(|field| field.name() != OWNER).cloned());
     Schema::new(fields)
 }
 
@@ -419,8 +518,8 @@ mod tests {
     struct DropSome;
 
     impl RowFilter for DropSome {
-        fn keeps(&mut self, collection: &str, href: &str) -> bool {
-            collection != "gone" && !href.ends_with("/b/item-7.json")
+        fn keeps(&mut self, row: &Candidate<'_>) -> bool {
+            row.collection != "gone" && !row.href.ends_with("/b/item-7.json")
         }
     }
 
@@ -457,10 +556,17 @@ mod tests {
         let (items, owners) = (dir.path().join("items.parquet"), dir.path().join("owners.parquet"));
         let target = MergeTarget {
             items: &items,
-            owners: &owners,
+            owners: Some(&owners),
             row_group: 16,
         };
-        let written = merge_runs(&staged, &mut DropSome, target).unwrap();
+        let inputs: Vec<Input<'_>> = staged
+            .iter()
+            .map(|path| Input {
+                path,
+                sorted: Sorted::EachRowGroup,
+            })
+            .collect();
+        let written = merge(&inputs, &mut DropSome, target).unwrap();
 
         let read = |path: &Path| -> Vec<RecordBatch> {
             ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
