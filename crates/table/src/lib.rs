@@ -7,6 +7,9 @@
 mod error;
 pub mod merge;
 pub mod order;
+pub mod resolve;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};
 
