@@ -17,8 +17,10 @@ use stac_indexed_engine::tree::Tree;
 use stac_indexed_engine::{Engine, Options};
 use stac_indexed_filter::Queryables;
 use stac_indexed_format::manifest::MANIFEST_FILE;
-use stac_indexed_format::{FileEntry, Manifest};
+use stac_indexed_format::{Delta, FileEntry, Manifest};
 use stac_indexed_io::{Io, Uri};
+use stac_indexed_table::ITEMS_ROW_GROUP;
+use stac_indexed_table::resolve::{LocalDelta, resolve};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -188,12 +190,12 @@ impl IndexHandle {
 async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfig) -> Result<Arc<IndexVersion>> {
     let files = &manifest.files;
     let cache = config.cache_dir.join(&manifest.index_id);
-    // A remote index is copied into `cache`; a local one is read in place.
-    let lease = manifest_uri
-        .to_file_path()
-        .is_none()
-        .then(|| CacheLease::take(cache.clone()));
-    let items = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
+    // A remote index is copied into `cache`, and an index with deltas
+    // resolved there; a local one without deltas is read in place.
+    let lease =
+        (manifest_uri.to_file_path().is_none() || !files.deltas.is_empty()).then(|| CacheLease::take(cache.clone()));
+    let base = local_file(io, manifest_uri, &files.items, &cache, "items.parquet").await?;
+    let items = apply_deltas(io, manifest_uri, &files.deltas, base, &cache).await?;
     let collections = local_file(io, manifest_uri, &files.collections, &cache, "collections.parquet").await?;
     let errors = local_file(io, manifest_uri, &files.errors, &cache, "errors.parquet").await?;
     let tree_files = match (&files.tree, &files.links) {
@@ -242,6 +244,45 @@ async fn load(io: &Io, manifest_uri: &Uri, manifest: Manifest, config: &ApiConfi
         positions,
         _cache: lease,
     }))
+}
+
+/// The items table of a version: `base` itself, or with `deltas` applied,
+/// resolved once into `cache` (format 3).
+async fn apply_deltas(io: &Io, manifest_uri: &Uri, deltas: &[Delta], base: PathBuf, cache: &Path) -> Result<PathBuf> {
+    if deltas.is_empty() {
+        return Ok(base);
+    }
+    let resolved = cache.join("items.resolved.parquet");
+    if resolved.is_file() {
+        return Ok(resolved);
+    }
+    let mut files = Vec::with_capacity(deltas.len());
+    for (number, delta) in deltas.iter().enumerate() {
+        let (upserted_name, removed_name) = (
+            format!("delta-{number}-upserted.parquet"),
+            format!("delta-{number}-removed.parquet"),
+        );
+        let upserted = local_file(io, manifest_uri, &delta.upserted, cache, &upserted_name).await?;
+        let removed = local_file(io, manifest_uri, &delta.removed, cache, &removed_name).await?;
+        files.push((upserted, removed));
+    }
+    let partial = cache.join("items.resolved.parquet.partial");
+    let target = resolved.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        std::fs::create_dir_all(target.parent().unwrap_or(Path::new(".")))
+            .map_err(|e| Error::Internal(format!("{}: {e}", target.display())))?;
+        let deltas: Vec<LocalDelta<'_>> = files
+            .iter()
+            .map(|(upserted, removed)| LocalDelta { upserted, removed })
+            .collect();
+        let rows = resolve(&base, &deltas, &partial, ITEMS_ROW_GROUP).map_err(|e| Error::Internal(e.to_string()))?;
+        std::fs::rename(&partial, &target).map_err(|e| Error::Internal(format!("{}: {e}", target.display())))?;
+        tracing::info!(rows, deltas = deltas.len(), "deltas applied to the items table");
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(resolved)
 }
 
 /// The local path of an index file: in place for local indexes, otherwise a

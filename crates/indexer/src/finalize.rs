@@ -13,13 +13,10 @@ use crate::report::{ErrorKind, ErrorRecord};
 use duckdb::Connection;
 use stac_indexed_format::schema::{COLLECTION, CONTENT_HASH, HREF, ID, NODE_ROW, OWNER, SEQ};
 use stac_indexed_format::{Changes, MAX_INDEXED_ITEM_LINKS, sql_path};
+use stac_indexed_table::ITEMS_ROW_GROUP;
 use stac_indexed_table::merge::{Candidate, Input, MergeTarget, RowFilter, Sorted, merge};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-
-/// Rows per row group of the published items file: small enough that
-/// collection and datetime filters skip most groups.
-pub(crate) const ITEMS_ROW_GROUP: usize = 10_240;
 
 /// DuckDB's memory bound (it spills beyond it). One thread: each thread
 /// holds its own buffers, and a second one bought 10% at 1M items for a

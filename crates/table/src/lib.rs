@@ -14,6 +14,10 @@ mod testing;
 pub use error::{Error, Result};
 
 use parquet::basic::Compression;
+
+/// Rows per row group of the published items table: small enough that
+/// collection and datetime filters skip most groups.
+pub const ITEMS_ROW_GROUP: usize = 10_240;
 use parquet::file::properties::WriterProperties;
 
 /// Writer settings for the index's Parquet files.
