@@ -67,12 +67,28 @@ pub enum Error {
         /// How many writes were tried.
         attempts: usize,
     },
+    /// A file of a published index is not as docs/index-format.md describes it.
+    #[error("index file {path}: {message}")]
+    IndexFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A background task died.
     #[error("internal task failed: {0}")]
     Task(String),
 }
 
 impl Error {
+    /// An index file that is not as the format describes it.
+    pub(crate) fn index_file(path: &std::path::Path, message: impl Into<String>) -> Error {
+        Error::IndexFile {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn local(path: &std::path::Path, source: std::io::Error) -> Error {
         Error::Local {
             path: path.display().to_string(),

@@ -19,10 +19,13 @@ pub struct GcReport {
 }
 
 /// Keeps the newest `keep` versions under `out` (and always the one the
-/// manifest names); deletes the rest. Index ids sort by creation time.
+/// manifest names, and those whose files it names: an updated index's
+/// items table and deltas); deletes the rest. Index ids sort by creation
+/// time.
 pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
     let out = out.as_directory();
-    let current = Manifest::read(io, &out.join(MANIFEST_FILE)?).await?.index_id;
+    let manifest = Manifest::read(io, &out.join(MANIFEST_FILE)?).await?;
+    let in_use = versions_named(&manifest);
     let versions_dir = out.join(&format!("{VERSIONS_DIR}/"))?;
     let versions: BTreeSet<String> = io
         .list(&versions_dir)
@@ -44,7 +47,7 @@ pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
         files_deleted: 0,
     };
     for version in &versions {
-        if *version == current || newest.contains(version) {
+        if in_use.contains(version) || newest.contains(version) {
             report.kept.push(version.clone());
         } else {
             report.files_deleted += io.delete_prefix(&versions_dir.join(&format!("{version}/"))?).await?;
@@ -52,4 +55,19 @@ pub async fn gc(io: &Io, out: &Uri, keep: usize) -> Result<GcReport> {
         }
     }
     Ok(report)
+}
+
+/// The versions whose directories hold a file the manifest names (its own among them).
+fn versions_named(manifest: &Manifest) -> BTreeSet<String> {
+    let files = &manifest.files;
+    let mut entries = vec![&files.items, &files.collections, &files.errors];
+    entries.extend(files.tree.iter().chain(&files.links));
+    entries.extend(files.deltas.iter().flat_map(|d| [&d.upserted, &d.removed]));
+    let prefix = format!("{VERSIONS_DIR}/");
+    let mut named: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|entry| entry.path.strip_prefix(&prefix)?.split('/').next().map(str::to_string))
+        .collect();
+    named.insert(manifest.index_id.clone());
+    named
 }

@@ -6,7 +6,8 @@
 //! and datetime, a dense `seq` sort key), writes the collections, errors,
 //! catalog tree and item links tables and publishes the version: data files first, the manifest last.
 //! [`index_part`] crawls one [`Shard`] of the items and writes it as a part;
-//! [`merge`] publishes the parts as one version. [`gc`] removes old versions. docs/index-format.md is the contract.
+//! [`merge`] publishes the parts as one version. [`update`] publishes a few
+//! named changes as a delta without crawling. [`gc`] removes old versions. docs/index-format.md is the contract.
 
 mod batch;
 mod crawl;
@@ -23,6 +24,7 @@ mod report;
 mod shard;
 mod staging;
 mod tree;
+mod update;
 
 pub use error::{Error, Result};
 pub use gc::{GcReport, gc};
@@ -32,3 +34,7 @@ pub use progress::Progress;
 pub use publish::{index, index_part, merge};
 pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport, PartReport};
 pub use shard::Shard;
+pub use update::{
+    Change, EventError, MAX_DELTA_SHARE, MAX_DELTAS, MIN_DELTA_ROWS, UpdateOptions, UpdateReport, changes_from_json,
+    changes_from_text, update,
+};

@@ -312,7 +312,7 @@ fn all_rows_kept(parts: &[LocalPart]) -> bool {
 }
 
 /// The manifest at the output and its version, if there is one.
-async fn manifest_at_output(io: &Io, uri: &Uri) -> Result<Option<(Manifest, ObjectVersion)>> {
+pub(crate) async fn manifest_at_output(io: &Io, uri: &Uri) -> Result<Option<(Manifest, ObjectVersion)>> {
     match io.get_versioned(uri).await? {
         Some((bytes, version)) => Ok(Some((Manifest::from_json(&bytes)?, version))),
         None => Ok(None),
@@ -336,7 +336,7 @@ async fn previous_manifest(
 
 /// How many times a run re-reads the manifest another run replaced while
 /// it was publishing before it gives up.
-const MANIFEST_ATTEMPTS: usize = 10;
+pub(crate) const MANIFEST_ATTEMPTS: usize = 10;
 
 /// Writes `manifest` at `uri` if the manifest there is still the one read
 /// (`version`; `None`: none). When another run published meanwhile, this
@@ -393,7 +393,7 @@ async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: 
     }
 }
 
-fn work_dir(parent: Option<&Path>) -> Result<tempfile::TempDir> {
+pub(crate) fn work_dir(parent: Option<&Path>) -> Result<tempfile::TempDir> {
     let parent = parent.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&parent).map_err(|e| Error::local(&parent, e))?;
     tempfile::Builder::new()
@@ -424,7 +424,12 @@ fn write_tables(
     let errors_path = work.join("errors.parquet");
     write_file(&errors_path, &errors_batch(Arc::new(errors_schema()), errors)?)?;
     let tree_path = work.join("tree.parquet");
-    write_file(&tree_path, &tree_batch(tree, &finalized.node_item_counts)?)?;
+    write_file(
+        &tree_path,
+        &tree_batch(tree, &finalized.node_item_counts, &|_, items| {
+            items <= MAX_INDEXED_ITEM_LINKS
+        })?,
+    )?;
     Ok(Tables {
         collections: (collections_path, collections.len() as u64),
         errors: (errors_path, errors.len() as u64),
@@ -432,8 +437,13 @@ fn write_tables(
     })
 }
 
-/// The tree table, in tree order.
-fn tree_batch(tree: &[TreeNode], item_counts: &[u64]) -> Result<RecordBatch> {
+/// The tree table, in tree order; `is_in_index(row, items)`: whether the
+/// links table holds the node's item links.
+pub(crate) fn tree_batch(
+    tree: &[TreeNode],
+    item_counts: &[u64],
+    is_in_index: &dyn Fn(usize, u64) -> bool,
+) -> Result<RecordBatch> {
     let mut row = Int64Builder::new();
     let mut parent = Int64Builder::new();
     let mut kind = StringBuilder::new();
@@ -444,7 +454,7 @@ fn tree_batch(tree: &[TreeNode], item_counts: &[u64]) -> Result<RecordBatch> {
     let mut href = StringBuilder::new();
     let mut json = StringBuilder::new();
     let mut count = Int64Builder::new();
-    let mut in_index = BooleanBuilder::new();
+    let mut in_index_column = BooleanBuilder::new();
     for (index, node) in tree.iter().enumerate() {
         let record = &node.record;
         let items = item_counts.get(index).copied().unwrap_or(0);
@@ -458,7 +468,7 @@ fn tree_batch(tree: &[TreeNode], item_counts: &[u64]) -> Result<RecordBatch> {
         href.append_value(&record.href);
         json.append_option(record.json.as_deref());
         count.append_value(items as i64);
-        in_index.append_value(items <= MAX_INDEXED_ITEM_LINKS);
+        in_index_column.append_value(is_in_index(index, items));
     }
     Ok(RecordBatch::try_new(
         Arc::new(tree_schema()),
@@ -473,12 +483,15 @@ fn tree_batch(tree: &[TreeNode], item_counts: &[u64]) -> Result<RecordBatch> {
             Arc::new(href.finish()),
             Arc::new(json.finish()),
             Arc::new(count.finish()),
-            Arc::new(in_index.finish()),
+            Arc::new(in_index_column.finish()),
         ],
     )?)
 }
 
-fn collections_batch(collections: &[CollectionRecord], counts: &HashMap<String, u64>) -> Result<RecordBatch> {
+pub(crate) fn collections_batch(
+    collections: &[CollectionRecord],
+    counts: &HashMap<String, u64>,
+) -> Result<RecordBatch> {
     let mut sorted: Vec<&CollectionRecord> = collections.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     let mut id = StringBuilder::new();
@@ -521,18 +534,7 @@ async fn upload(io: &Io, out: &Uri, index_id: &str, finalized: &Finalized, table
         ("links.parquet", finalized.links_path.clone(), Some(finalized.links)),
     ] {
         let relative = format!("{version_dir}/{name}");
-        io.put_file(&out.join(&relative)?, &path).await?;
-        let (bytes, sha256) = file_digest(&path)?;
-        let rows = match rows {
-            Some(rows) => rows,
-            None => parquet_rows(&path)?,
-        };
-        entries.push(FileEntry {
-            path: relative,
-            rows,
-            bytes,
-            sha256,
-        });
+        entries.push(upload_file(io, out, relative, &path, rows).await?);
     }
     let mut entries = entries.into_iter();
     let mut next = || entries.next().expect("five files");
@@ -543,6 +545,29 @@ async fn upload(io: &Io, out: &Uri, index_id: &str, finalized: &Finalized, table
         tree: Some(next()),
         links: Some(next()),
         deltas: Vec::new(),
+    })
+}
+
+/// Copies one local file to `relative` under the output; its entry for
+/// the manifest (`rows`: read from the Parquet footer when not given).
+pub(crate) async fn upload_file(
+    io: &Io,
+    out: &Uri,
+    relative: String,
+    path: &Path,
+    rows: Option<u64>,
+) -> Result<FileEntry> {
+    io.put_file(&out.join(&relative)?, path).await?;
+    let (bytes, sha256) = file_digest(path)?;
+    let rows = match rows {
+        Some(rows) => rows,
+        None => parquet_rows(path)?,
+    };
+    Ok(FileEntry {
+        path: relative,
+        rows,
+        bytes,
+        sha256,
     })
 }
 
@@ -571,7 +596,7 @@ fn file_digest(path: &Path) -> Result<(u64, String)> {
 }
 
 /// `<UTC time>-<random>`: unique per build and sortable by creation time.
-fn new_index_id() -> String {
+pub(crate) fn new_index_id() -> String {
     format!(
         "{}-{:08x}",
         Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
