@@ -6,6 +6,7 @@ mod generate;
 mod lambda;
 mod logging;
 mod serve;
+mod update;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,6 +48,9 @@ struct GlobalArgs {
 enum Command {
     /// Crawl a static STAC catalog and publish a new index version.
     Index(commands::IndexArgs),
+    /// Apply a few changes to an index without crawling: read the named
+    /// items, publish them (and removals) as a new version.
+    Update(update::UpdateArgs),
     /// Show what an index holds: manifest, collections, first errors.
     Inspect(commands::InspectArgs),
     /// Delete old index versions, keeping the newest N.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Index(args) => commands::index(args, &cli.global).await,
+            Command::Update(args) => update::run(args, &cli.global).await,
             Command::Inspect(args) => commands::inspect(args, &cli.global).await,
             Command::Gc(args) => commands::gc(args, &cli.global).await,
             Command::Export(args) => export::run(args, &cli.global).await,

@@ -54,16 +54,23 @@ impl Api {
     /// Indexes `catalog` (its catalog.json) and serves it with `config`.
     pub async fn new(catalog: &Path, index_config: IndexConfig, config: ApiConfig) -> Api {
         let out = tempfile::tempdir().unwrap();
-        let cache = tempfile::tempdir().unwrap();
         index_catalog(&catalog.join("catalog.json"), index_config, out.path()).await;
-        let manifest = read_json(&out.path().join("manifest.json"));
+        let mut api = Api::open(out.path(), config).await;
+        api._dirs.push(out);
+        api
+    }
+
+    /// Serves the index published in `out` with `config`.
+    pub async fn open(out: &Path, config: ApiConfig) -> Api {
+        let cache = tempfile::tempdir().unwrap();
+        let manifest = read_json(&out.join("manifest.json"));
         let config = ApiConfig {
             reload_interval: None,
             cache_dir: cache.path().to_path_buf(),
             ..config
         };
         let handle = IndexHandle::open(
-            Uri::from_path(&out.path().join("manifest.json")).unwrap(),
+            Uri::from_path(&out.join("manifest.json")).unwrap(),
             io(),
             config.clone(),
         )
@@ -77,7 +84,7 @@ impl Api {
             app,
             index_id: manifest["index_id"].as_str().unwrap().to_string(),
             manifest,
-            _dirs: vec![out, cache],
+            _dirs: vec![cache],
         }
     }
 
