@@ -57,6 +57,14 @@ pub enum Error {
         /// Why its content was refused.
         reason: String,
     },
+    /// An SQS request failed.
+    #[error("SQS queue {queue}: {message}")]
+    Queue {
+        /// The queue's URL.
+        queue: String,
+        /// What failed.
+        message: String,
+    },
     /// A local file operation failed.
     #[error("{path}: {source}")]
     Local {

@@ -9,13 +9,15 @@
 //! Files and S3 go through `object_store`; http(s) through `reqwest`, because
 //! STAC items endpoints need query strings kept intact. Transient failures
 //! (timeouts, connection errors, 5xx, 429) are retried with exponential
-//! backoff; a 404 is not.
+//! backoff; a 404 is not. [`Queue`] receives and deletes the messages of an
+//! SQS queue (the notifications that drive index updates).
 
 mod conditional;
 mod error;
 mod http;
 mod local_files;
 mod s3;
+mod sqs;
 mod store;
 mod uri;
 
@@ -23,5 +25,6 @@ pub use conditional::ObjectVersion;
 pub use error::{Error, Result};
 pub use local_files::LocalFiles;
 pub use s3::S3Options;
+pub use sqs::{Message, Queue};
 pub use store::{Io, IoOptions};
 pub use uri::{Scheme, Uri};
