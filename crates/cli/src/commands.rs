@@ -82,14 +82,19 @@ pub(crate) struct GcArgs {
 /// Builds the reader/writer from the global flags.
 pub(crate) fn io(global: &GlobalArgs) -> anyhow::Result<Arc<Io>> {
     let options = IoOptions {
-        s3: S3Options {
-            endpoint: global.s3_endpoint.clone(),
-            allow_http: global.s3_allow_http,
-            anonymous: global.s3_anonymous,
-        },
+        s3: s3_options(global),
         http_timeout: Duration::from_secs(global.http_timeout),
     };
     Ok(Arc::new(Io::new(options)?))
+}
+
+/// How S3 (and SQS) are reached, from the global flags.
+pub(crate) fn s3_options(global: &GlobalArgs) -> S3Options {
+    S3Options {
+        endpoint: global.s3_endpoint.clone(),
+        allow_http: global.s3_allow_http,
+        anonymous: global.s3_anonymous,
+    }
 }
 
 pub(crate) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<()> {

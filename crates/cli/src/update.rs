@@ -1,14 +1,19 @@
-//! The `update` subcommand: apply a few named changes to an index.
+//! The `update` subcommand: apply a few named changes to an index, or the
+//! notifications of an SQS queue (polled, or handed over by Lambda).
 
 use crate::GlobalArgs;
-use crate::commands::io;
+use crate::commands::{io, s3_options};
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser;
-use stac_indexed_indexer::{Change, DEFAULT_CONCURRENCY, UpdateOptions, UpdateReport, changes_from_text};
-use stac_indexed_io::Uri;
+use stac_indexed_indexer::{
+    Change, DEFAULT_CONCURRENCY, QueuedMessage, UpdateOptions, UpdateReport, changes_from_text, update_from_messages,
+};
+use stac_indexed_io::{Io, Message, Queue, Uri};
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// `stac-indexed update`.
 #[derive(Debug, Args)]
@@ -38,10 +43,31 @@ pub(crate) struct UpdateArgs {
     /// Where working files go (default: the system temporary directory).
     #[arg(long, env = "STAC_INDEXED_WORK_DIR")]
     work_dir: Option<PathBuf>,
+    /// Long-poll this SQS queue for notifications and apply them in
+    /// batches, deleting the messages applied (failed ones stay for the
+    /// queue's redrive policy).
+    #[arg(long, env = "STAC_INDEXED_SQS_QUEUE", value_name = "URL")]
+    sqs_queue: Option<String>,
+    /// With --sqs-queue: stop once the queue has no message to hand out
+    /// (a batch job) instead of polling for ever (a service).
+    #[arg(long, requires = "sqs_queue")]
+    until_empty: bool,
+    /// Where copies of a remote index's files are kept between batches
+    /// (--sqs-queue, and in Lambda).
+    #[arg(long, env = "STAC_INDEXED_UPDATE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 pub(crate) async fn run(args: UpdateArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let io = io(global)?;
+    if let Some(queue) = &args.sqs_queue {
+        let queue = Queue::new(queue, &s3_options(global))?;
+        let until_empty = args.until_empty;
+        return poll(&queue, &batch_options(args)?, io, until_empty).await;
+    }
+    if crate::lambda::is_lambda() && args.items.is_empty() && args.from.is_none() {
+        return crate::lambda::run_updates(batch_options(args)?, io).await;
+    }
     let result = async {
         let options = options(args)?;
         anyhow::Ok(stac_indexed_indexer::update(options, io).await?)
@@ -80,16 +106,68 @@ fn options(args: UpdateArgs) -> anyhow::Result<UpdateOptions> {
         });
     }
     if changes.is_empty() && !args.compact {
-        anyhow::bail!("nothing to do: name items, --delete, --delete-item, --from or --compact");
+        anyhow::bail!("nothing to do: name items, --delete, --delete-item, --from, --sqs-queue or --compact");
     }
     Ok(UpdateOptions {
-        index: Uri::parse(&args.index)?,
         changes,
+        cache_dir: None,
+        ..batch_options(args)?
+    })
+}
+
+/// The options of the updates that batches of notifications make.
+fn batch_options(args: UpdateArgs) -> anyhow::Result<UpdateOptions> {
+    let cache_dir = args
+        .cache_dir
+        .unwrap_or_else(|| std::env::temp_dir().join("stac-indexed-update-cache"));
+    Ok(UpdateOptions {
+        index: Uri::parse(&args.index)?,
+        changes: Vec::new(),
         concurrency: args.concurrency,
         compact: args.compact,
         work_dir: args.work_dir,
-        cache_dir: None,
+        cache_dir: Some(cache_dir),
     })
+}
+
+/// Applies the queue's notifications a batch at a time; prints a line per batch.
+async fn poll(queue: &Queue, template: &UpdateOptions, io: Arc<Io>, until_empty: bool) -> anyhow::Result<()> {
+    // A long poll, except that a job that stops when the queue is empty
+    // waits only long enough to see the messages there.
+    let wait = Duration::from_secs(if until_empty { 2 } else { 20 });
+    tracing::info!(queue = queue.url(), "polling for notifications");
+    // A job stops too when all it is handed has failed before (messages
+    // waiting for their redrive policy).
+    let mut failed_before = std::collections::HashSet::new();
+    loop {
+        let messages = queue.receive(10, wait).await?;
+        let only_failed_before = messages.iter().all(|m| failed_before.contains(&m.id));
+        if messages.is_empty() || until_empty && only_failed_before {
+            if until_empty {
+                return Ok(());
+            }
+            continue;
+        }
+        let queued: Vec<QueuedMessage> = messages
+            .iter()
+            .map(|m| QueuedMessage {
+                id: m.id.clone(),
+                body: m.body.clone(),
+            })
+            .collect();
+        let outcome = update_from_messages(template, &queued, io.clone()).await;
+        let applied: Vec<&Message> = messages.iter().filter(|m| !outcome.failed.contains(&m.id)).collect();
+        queue.delete(&applied).await?;
+        failed_before.extend(outcome.failed.iter().cloned());
+        let line = serde_json::json!({
+            "status": if outcome.error.is_some() { "error" } else { "ok" },
+            "messages": messages.len(),
+            "failed": outcome.failed,
+            "error": outcome.error,
+            "report": outcome.report,
+        });
+        println!("{line}");
+    }
 }
 
 fn read_from(from: &str) -> anyhow::Result<String> {

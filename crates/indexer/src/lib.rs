@@ -35,6 +35,6 @@ pub use publish::{index, index_part, merge};
 pub use report::{ErrorKind, ErrorRecord, ErrorRecordRow, IndexReport, PartReport};
 pub use shard::Shard;
 pub use update::{
-    Change, EventError, MAX_DELTA_SHARE, MAX_DELTAS, MIN_DELTA_ROWS, UpdateOptions, UpdateReport, changes_from_json,
-    changes_from_text, update,
+    BatchOutcome, Change, EventError, MAX_DELTA_SHARE, MAX_DELTAS, MIN_DELTA_ROWS, QueuedMessage, UpdateOptions,
+    UpdateReport, changes_from_json, changes_from_text, update, update_from_messages,
 };

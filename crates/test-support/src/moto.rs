@@ -181,4 +181,95 @@ impl Moto {
         .await
         .unwrap()
     }
+
+    /// A signed request made by curl to moto's `service` (independent of
+    /// the code under test); the reply's body.
+    async fn curl_signed(&self, service: &str, args: &[&str]) -> String {
+        let output = tokio::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--fail-with-body", "--aws-sigv4"])
+            .arg(format!("aws:amz:us-east-1:{service}"))
+            .args(["--user", "testing:testing"])
+            .args(args)
+            .output()
+            .await
+            .expect("curl runs");
+        let body = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{args:?}: {body}");
+        body
+    }
+
+    /// One call of SQS's query API, its XML reply.
+    async fn sqs(&self, parameters: &[(&str, &str)]) -> String {
+        let mut args = vec![self.endpoint.clone()];
+        for (name, value) in parameters {
+            args.push("--data-urlencode".into());
+            args.push(format!("{name}={value}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.curl_signed("sqs", &args).await
+    }
+
+    /// Creates a queue whose messages come back `visibility` seconds after
+    /// a receive that does not delete them; its URL.
+    pub async fn create_queue(&self, name: &str, visibility: u32) -> String {
+        let visibility = visibility.to_string();
+        let reply = self
+            .sqs(&[
+                ("Action", "CreateQueue"),
+                ("QueueName", name),
+                ("Attribute.1.Name", "VisibilityTimeout"),
+                ("Attribute.1.Value", &visibility),
+            ])
+            .await;
+        let start = reply.find("<QueueUrl>").expect("a queue URL") + "<QueueUrl>".len();
+        let end = reply[start..].find("</QueueUrl>").unwrap() + start;
+        reply[start..end].to_string()
+    }
+
+    /// Sends a message to a queue.
+    pub async fn send_message(&self, queue: &str, body: &str) {
+        self.sqs(&[("Action", "SendMessage"), ("QueueUrl", queue), ("MessageBody", body)])
+            .await;
+    }
+
+    /// The messages of a queue: waiting, and received but not deleted yet.
+    pub async fn queue_depth(&self, queue: &str) -> u64 {
+        let reply = self
+            .sqs(&[
+                ("Action", "GetQueueAttributes"),
+                ("QueueUrl", queue),
+                ("AttributeName.1", "All"),
+            ])
+            .await;
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            .iter()
+            .map(|name| {
+                let at = reply.find(&format!("<Name>{name}</Name>")).expect("the attribute");
+                let value = &reply[at..];
+                let start = value.find("<Value>").unwrap() + "<Value>".len();
+                let end = value.find("</Value>").unwrap();
+                value[start..end].parse::<u64>().unwrap()
+            })
+            .sum()
+    }
+
+    /// Sends the bucket's object created and removed notifications to a
+    /// queue (moto delivers them as S3 does).
+    pub async fn notify_queue(&self, bucket: &str, queue_name: &str) {
+        let configuration = format!(
+            "<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:us-east-1:123456789012:{queue_name}</Queue>\
+             <Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:*</Event></QueueConfiguration></NotificationConfiguration>"
+        );
+        let url = format!("{}/{bucket}?notification", self.endpoint);
+        let args = [
+            "-X",
+            "PUT",
+            "-H",
+            "content-type: application/xml",
+            "--data-binary",
+            &configuration,
+            &url,
+        ];
+        self.curl_signed("s3", &args).await;
+    }
 }

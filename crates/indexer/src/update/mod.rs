@@ -5,6 +5,7 @@
 //! deltas pass a threshold they are compacted into a new items table.
 
 mod events;
+mod messages;
 mod plan;
 mod read;
 mod state;
@@ -37,6 +38,7 @@ use std::time::Instant;
 use tables::{TablePaths, Tables};
 
 pub use events::{EventError, changes_from_json, changes_from_text};
+pub use messages::{BatchOutcome, QueuedMessage, update_from_messages};
 
 /// Deltas an index may carry before an update compacts them into a new
 /// items table.
@@ -76,8 +78,9 @@ pub struct UpdateOptions {
     pub compact: bool,
     /// Where working files go (a fresh temporary directory when absent).
     pub work_dir: Option<PathBuf>,
-    /// Where copies of a remote index's items table and deltas are kept
-    /// between updates (by content hash); the working directory when absent.
+    /// Where copies of a remote index's files are kept between updates (by
+    /// content hash, in its sub-directory `update-files`); the working
+    /// directory when absent.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -116,7 +119,8 @@ pub async fn update(options: UpdateOptions, io: Arc<Io>) -> Result<UpdateReport>
     let started = Instant::now();
     let manifest_uri = manifest_uri(&options.index);
     let work = work_dir(options.work_dir.as_deref())?;
-    let cache = options.cache_dir.clone().unwrap_or_else(|| work.path().join("cache"));
+    // A directory of its own: files there that the index no longer names are deleted.
+    let cache = options.cache_dir.as_deref().unwrap_or(work.path()).join("update-files");
     let upserts: Vec<Uri> = unique(options.changes.iter().filter_map(|change| match change {
         Change::Upsert(uri) => Some(uri.clone()),
         _ => None,
@@ -245,6 +249,10 @@ impl Attempt<'_> {
             tree: tree_paths.as_ref().map(|(t, l)| (t.as_path(), l.as_path())),
         };
         let mut tables = Tables::read(&table_paths)?;
+        let mut in_use: Vec<&Path> = vec![&base, table_paths.collections, table_paths.errors];
+        in_use.extend(deltas.iter().flat_map(|(u, r)| [u.as_path(), r.as_path()]));
+        in_use.extend(table_paths.tree.iter().flat_map(|(t, l)| [*t, *l]));
+        prune_cache(self.cache, &in_use);
 
         let config = &self.manifest.config;
         let (steps, errors) = self
@@ -529,6 +537,20 @@ impl Attempt<'_> {
             return Ok(path);
         }
         Ok(self.io.local_copy(&uri, &path, |_| Ok(())).await?)
+    }
+}
+
+/// Deletes the copies in `cache` of files that the version read no longer
+/// names (earlier versions' tables; a compacted base).
+fn prune_cache(cache: &Path, in_use: &[&Path]) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !in_use.contains(&path.as_path()) {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 
