@@ -15,6 +15,8 @@ echo "== cargo test" >&2
 cargo test --workspace --quiet
 echo "== run-with scripts" >&2
 scripts/test-run-scripts.sh
+echo "== the AWS SAM template (cfn-lint)" >&2
+scripts/test-template.sh
 echo "== pystac-client" >&2
 scripts/test-python.sh
 echo "== release build (as the container builds it) and its shared libraries" >&2
