@@ -239,7 +239,7 @@ pub(crate) async fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<
 }
 
 /// SIGTERM (container platforms) or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

@@ -52,8 +52,21 @@ pub(crate) struct UpdateArgs {
     /// (a batch job) instead of polling for ever (a service).
     #[arg(long, requires = "sqs_queue")]
     until_empty: bool,
+    /// Listen on this address for notifications POSTed one per request
+    /// (Pub/Sub push subscriptions, SNS HTTP subscriptions, webhooks); when
+    /// PORT is set and this is not given, a Cloud Run service listens on
+    /// 0.0.0.0:$PORT. Each is applied as one update: 200 when applied, 422
+    /// when it is not a notification or names an item not indexed, 503 when
+    /// the update failed (the sender retries both).
+    #[arg(
+        long,
+        env = "STAC_INDEXED_UPDATE_LISTEN",
+        value_name = "ADDR",
+        conflicts_with = "sqs_queue"
+    )]
+    listen: Option<std::net::SocketAddr>,
     /// Where copies of a remote index's files are kept between batches
-    /// (--sqs-queue, and in Lambda).
+    /// (--sqs-queue, --listen, and in Lambda).
     #[arg(long, env = "STAC_INDEXED_UPDATE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 }
@@ -65,7 +78,12 @@ pub(crate) async fn run(args: UpdateArgs, global: &GlobalArgs) -> anyhow::Result
         let until_empty = args.until_empty;
         return poll(&queue, &batch_options(args)?, io, until_empty).await;
     }
-    if crate::lambda::is_lambda() && args.items.is_empty() && args.from.is_none() {
+    let named =
+        !args.items.is_empty() || args.from.is_some() || !args.delete.is_empty() || !args.delete_item.is_empty();
+    if let Some(address) = listen_address(args.listen, named)? {
+        return listen(address, batch_options(args)?, io).await;
+    }
+    if crate::lambda::is_lambda() && !named {
         return crate::lambda::run_updates(batch_options(args)?, io).await;
     }
     let result = async {
@@ -128,6 +146,73 @@ fn batch_options(args: UpdateArgs) -> anyhow::Result<UpdateOptions> {
         work_dir: args.work_dir,
         cache_dir: Some(cache_dir),
     })
+}
+
+/// Where `--listen` listens: the address given, or 0.0.0.0:$PORT on a
+/// platform that sets PORT (Cloud Run) when nothing else is asked.
+fn listen_address(given: Option<std::net::SocketAddr>, named: bool) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    if given.is_some() {
+        return Ok(given);
+    }
+    match std::env::var("PORT") {
+        Ok(port) if !named && !crate::lambda::is_lambda() => {
+            let port = port.parse::<u16>().context("PORT is not a port number")?;
+            Ok(Some(std::net::SocketAddr::from(([0, 0, 0, 0], port))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What the listener shares between requests: updates are applied one at a time.
+struct Listener {
+    template: UpdateOptions,
+    io: Arc<Io>,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+/// Serves `POST` notifications (any path) and `GET /_mgmt/ping` until SIGTERM.
+async fn listen(address: std::net::SocketAddr, template: UpdateOptions, io: Arc<Io>) -> anyhow::Result<()> {
+    let state = Arc::new(Listener {
+        template,
+        io,
+        one_at_a_time: tokio::sync::Mutex::new(()),
+    });
+    let app = axum::Router::new()
+        .route("/_mgmt/ping", axum::routing::get(|| async { "ok" }))
+        .fallback(axum::routing::post(apply_pushed))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    eprintln!("applying notifications POSTed to http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::serve::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// One POSTed notification, applied as one update.
+async fn apply_pushed(
+    axum::extract::State(state): axum::extract::State<Arc<Listener>>,
+    body: String,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    use axum::http::StatusCode;
+    let message = QueuedMessage {
+        id: "pushed".into(),
+        body,
+    };
+    let outcome = {
+        let _turn = state.one_at_a_time.lock().await;
+        update_from_messages(&state.template, &[message], state.io.clone()).await
+    };
+    let status = match (&outcome.error, outcome.failed.is_empty()) {
+        (Some(_), _) => StatusCode::SERVICE_UNAVAILABLE,
+        (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
+        (None, true) => StatusCode::OK,
+    };
+    let body =
+        serde_json::json!({"report": outcome.report, "error": outcome.error, "applied": outcome.failed.is_empty()});
+    (status, axum::Json(body))
 }
 
 /// Applies the queue's notifications a batch at a time; prints a line per batch.

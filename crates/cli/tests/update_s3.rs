@@ -229,3 +229,56 @@ async fn two_updaters_racing_on_s3_lose_no_change() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["numberMatched"], 200);
 }
+
+/// Cloud Storage notifications pushed by Pub/Sub to `update --listen` (the
+/// object named as `s3://bucket/key`, as stac-indexed reads Cloud Storage;
+/// here the bucket is moto's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_notifications_are_applied_one_per_request() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    moto.index_sample().await;
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let env = moto.env();
+    let listener = Server::spawn(
+        &["update", "--index", "s3://index/sample", "--listen", &addr],
+        &env_refs(&env),
+        port,
+    )
+    .await;
+    moto.put("catalog", &format!("{ITEMS}/pushed.json"), &item_named("pushed", 3.0))
+        .await;
+    let push = |kind: &str, key: &str| {
+        json!({
+            "message": {
+                "attributes": {"eventType": kind, "bucketId": "catalog", "objectId": key,
+                               "payloadFormat": "JSON_API_V1"},
+                "data": "e30=", "messageId": "1", "publishTime": "2026-12-07T18:00:00Z"
+            },
+            "subscription": "projects/p/subscriptions/catalog-changes"
+        })
+    };
+    let client = reqwest::Client::new();
+    let send = |body: String| {
+        let client = client.clone();
+        let url = listener.url("/");
+        async move {
+            let response = client.post(url).body(body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    let (status, answer) = send(push("OBJECT_FINALIZE", &format!("{ITEMS}/pushed.json")).to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["report"]["added"], 1);
+    assert_eq!(served(&moto, "pushed").await, (200, json!(3.0)));
+
+    let (status, _) = send("not a notification".into()).await;
+    assert_eq!(status, 422, "the sender retries it, then dead-letters it");
+    let (status, answer) = send(push("OBJECT_DELETE", &format!("{ITEMS}/pushed.json")).to_string()).await;
+    assert_eq!((status, &answer["report"]["removed"]), (200, &json!(1)), "{answer}");
+    assert_eq!(served(&moto, "pushed").await.0, 404);
+}

@@ -1,6 +1,7 @@
 //! Changes from notifications: S3 event notifications (as S3 sends them to
-//! SQS, or wrapped in SNS), EventBridge's S3 events, and plain lists of
-//! URIs.
+//! SQS, or wrapped in SNS), EventBridge's S3 events, Cloud Storage
+//! notifications as Pub/Sub messages (pushed, or pulled as a JSON array),
+//! and plain lists of URIs.
 //!
 //! Only objects whose key ends in `.json` are changes: created ones are
 //! read and upserted, removed ones removed by URI. S3's test event and
@@ -73,6 +74,12 @@ pub fn changes_from_json(value: &Value) -> Result<Vec<Change>, EventError> {
     if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
         return Ok(eventbridge(value)?.into_iter().collect());
     }
+    if let Some(attributes) = value
+        .pointer("/message/attributes")
+        .filter(|a| a.get("eventType").is_some())
+    {
+        return Ok(cloud_storage(attributes)?.into_iter().collect());
+    }
     Err(EventError(
         "neither an S3 notification, an SNS notification, an EventBridge S3 event nor a list of URIs".into(),
     ))
@@ -109,6 +116,21 @@ fn eventbridge(event: &Value) -> Result<Option<Change>, EventError> {
         return Err(EventError("an EventBridge S3 event without a bucket and key".into()));
     };
     object_change(bucket, key, kind == "Object Deleted", kind == "Object Created").transpose()
+}
+
+/// A Cloud Storage notification's Pub/Sub attributes. The object is named
+/// `s3://bucket/key`, as stac-indexed reads Cloud Storage (its S3 API). An
+/// object replaced by a newer generation is not removed.
+fn cloud_storage(attributes: &Value) -> Result<Option<Change>, EventError> {
+    let text = |name: &str| attributes.get(name).and_then(Value::as_str);
+    let (Some(kind), Some(bucket), Some(key)) = (text("eventType"), text("bucketId"), text("objectId")) else {
+        return Err(EventError(
+            "a Cloud Storage notification without a bucket and object".into(),
+        ));
+    };
+    let replaced = text("overwrittenByGeneration").is_some();
+    let removed = matches!(kind, "OBJECT_DELETE" | "OBJECT_ARCHIVE") && !replaced;
+    object_change(bucket, key, removed, kind == "OBJECT_FINALIZE").transpose()
 }
 
 fn object_change(bucket: &str, key: &str, removed: bool, created: bool) -> Option<Result<Change, EventError>> {
@@ -185,6 +207,32 @@ mod tests {
         assert_eq!(
             changes_from_json(&eventbridge).unwrap(),
             [remove("s3://cat/dir/a%20b.json")]
+        );
+    }
+
+    #[test]
+    fn cloud_storage_notifications_pushed_or_pulled() {
+        let message = |kind: &str, replaced: bool| {
+            let mut attributes = json!({"eventType": kind, "bucketId": "cat", "objectId": "items/a b.json"});
+            if replaced {
+                attributes["overwrittenByGeneration"] = json!("1700000000000002");
+            }
+            json!({"ackId": "x", "message": {"attributes": attributes, "data": "e30=", "messageId": "1"}})
+        };
+        let pulled = json!([
+            message("OBJECT_FINALIZE", false),
+            message("OBJECT_DELETE", true),
+            message("OBJECT_DELETE", false),
+            message("OBJECT_METADATA_UPDATE", false)
+        ]);
+        assert_eq!(
+            changes_from_json(&pulled).unwrap(),
+            [upsert("s3://cat/items/a%20b.json"), remove("s3://cat/items/a%20b.json")]
+        );
+        let pushed = json!({"message": message("OBJECT_FINALIZE", false)["message"], "subscription": "s"});
+        assert_eq!(
+            changes_from_json(&pushed).unwrap(),
+            [upsert("s3://cat/items/a%20b.json")]
         );
     }
 
