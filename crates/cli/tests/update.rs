@@ -397,3 +397,77 @@ async fn two_updaters_racing_lose_no_change() {
     let expected: BTreeSet<String> = (0..200).map(|n| format!("race-{n}")).collect();
     assert_eq!(id_set(&raced), expected);
 }
+
+/// A full index that publishes after an update did keeps the update: what
+/// was published while it crawled is replayed on top of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_index_keeps_what_updates_published_while_it_crawled() {
+    let catalog = sample_copy();
+    let addr = serve_directory_slowly(catalog.path(), std::time::Duration::from_millis(100)).await;
+    let index = tempfile::tempdir().unwrap();
+    let index_arg = index.path().to_str().unwrap().to_string();
+    let config = sample_data().join("index-config.json");
+    let root = format!("http://{addr}/catalog.json");
+    let first = run_blocking(vec![
+        "index".into(),
+        root,
+        "--out".into(),
+        index_arg.clone(),
+        "--config".into(),
+        config.to_str().unwrap().into(),
+    ])
+    .await;
+    assert_eq!(first["status"], "ok", "{first}");
+    // An item the catalog does not link: only the update brings it in.
+    let items = catalog.path().join("optical").join(COLLECTION).join("items");
+    let template = std::fs::read_dir(&items).unwrap().next().unwrap().unwrap().path();
+    let mut late = read_json(&template);
+    late["id"] = json!("late");
+    std::fs::write(items.join("late.json"), late.to_string()).unwrap();
+
+    // One document at a time, 100 ms each: the crawl takes over 5 s.
+    let crawl = tokio::spawn(run_blocking(vec![
+        "index".into(),
+        "--out".into(),
+        index_arg.clone(),
+        "--concurrency".into(),
+        "1".into(),
+    ]));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let late_uri = format!("http://{addr}/optical/{COLLECTION}/items/late.json");
+    let updated = run_blocking(vec!["update".into(), "--index".into(), index_arg.clone(), late_uri]).await;
+    assert_eq!(updated["report"]["added"], 1, "{updated}");
+    let crawled = crawl.await.unwrap();
+    assert_eq!(crawled["status"], "ok", "{crawled}");
+
+    let manifest = read_json(&index.path().join("manifest.json"));
+    assert_eq!(
+        manifest["previous_index_id"], updated["report"]["index_id"],
+        "the crawl published after the update"
+    );
+    assert_eq!(
+        manifest["files"]["deltas"].as_array().map(Vec::len),
+        Some(1),
+        "{manifest}"
+    );
+    let api = Api::open(index.path(), ApiConfig::default()).await;
+    assert_eq!(
+        api.get(&format!("/collections/{COLLECTION}/items/late")).await.status,
+        200
+    );
+    assert_eq!(api.search(&[("limit", "1")]).await["numberMatched"], 51);
+}
+
+/// Runs the binary off the async workers; its JSON line (success or not).
+async fn run_blocking(args: Vec<String>) -> Value {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&args, &[]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap_or_else(
+            |_| json!({"status": "unreadable", "stdout": stdout, "stderr": String::from_utf8_lossy(&output.stderr)}),
+        )
+    })
+    .await
+    .unwrap()
+}

@@ -295,6 +295,42 @@ fn item_counts(connection: &Connection, items: &Path) -> Result<HashMap<String, 
 }
 
 /// Added, removed, updated and unchanged items, by (collection, id) and content hash.
+/// What changed from one items table to another.
+#[derive(Debug, Default)]
+pub(crate) struct Differences {
+    /// The hrefs of the rows added or changed (by content hash or href).
+    pub hrefs: Vec<String>,
+    /// The keys `(collection, id)` gone.
+    pub removed: Vec<(String, String)>,
+}
+
+/// What changed from the items table `old` to `new`, as changes an update
+/// replays.
+pub(crate) fn differences(work: &Path, old: &Path, new: &Path) -> Result<Differences> {
+    let connection = open(work)?;
+    let columns = format!("{COLLECTION}, {ID}, {HREF}, {CONTENT_HASH}");
+    let (new, old) = (sql_path(new), sql_path(old));
+    let mut changed = connection.prepare(&format!(
+        "SELECT n.{HREF} FROM (SELECT {columns} FROM read_parquet({new})) n
+         LEFT JOIN (SELECT {columns} FROM read_parquet({old})) o
+           ON n.{COLLECTION} = o.{COLLECTION} AND n.{ID} = o.{ID}
+         WHERE o.{ID} IS NULL OR n.{CONTENT_HASH} <> o.{CONTENT_HASH} OR n.{HREF} <> o.{HREF}
+         ORDER BY n.{HREF}"
+    ))?;
+    let hrefs = changed
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    let mut gone = connection.prepare(&format!(
+        "SELECT {COLLECTION}, {ID} FROM read_parquet({old})
+         EXCEPT SELECT {COLLECTION}, {ID} FROM read_parquet({new})
+         ORDER BY ALL"
+    ))?;
+    let removed = gone
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    Ok(Differences { hrefs, removed })
+}
+
 fn changes(connection: &Connection, items: &Path, previous: &Path) -> Result<Changes> {
     let columns = format!("{COLLECTION}, {ID}, {CONTENT_HASH}");
     let sql = format!(

@@ -9,6 +9,7 @@ use crate::report::{ErrorRecord, IndexReport, PartReport};
 use crate::shard::{self, LocalPart, Part, Shard};
 use crate::staging::{StagingWriter, write_file};
 use crate::tree::{self, NodeRecord, TreeNode};
+use crate::update::Change;
 use crate::{Error, Progress, Result};
 use arrow_array::RecordBatch;
 use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
@@ -288,8 +289,7 @@ async fn publish(
         counts: counts.clone(),
         changes: finalized.changes.clone(),
     };
-    let version = target.replaced.map(|(_, version)| version);
-    replace_manifest(io, &target.manifest_uri, &mut manifest, version).await?;
+    replace_manifest(io, &target.manifest_uri, &mut manifest, target.replaced.as_ref(), work).await?;
     Ok(IndexReport {
         index_id,
         manifest: target.manifest_uri.to_string(),
@@ -339,17 +339,21 @@ async fn previous_manifest(
 pub(crate) const MANIFEST_ATTEMPTS: usize = 10;
 
 /// Writes `manifest` at `uri` if the manifest there is still the one read
-/// (`version`; `None`: none). When another run published meanwhile, this
-/// version replaces that one: it is re-read, named as the previous version
-/// (the changes counted against the older one are dropped), and the write
-/// is tried again.
+/// (`start`; `None`: none). When another run published meanwhile, this
+/// version replaces that one: it is re-read and named as the previous
+/// version (the changes counted against the older one are dropped), what
+/// was published since `start` is replayed on top of this version
+/// ([`replay_published_since`]), and the write is tried again.
 async fn replace_manifest(
     io: &Io,
     uri: &Uri,
     manifest: &mut Manifest,
-    mut version: Option<ObjectVersion>,
+    start: Option<&(Manifest, ObjectVersion)>,
+    work: &Path,
 ) -> Result<()> {
-    for _ in 0..MANIFEST_ATTEMPTS {
+    let ours = manifest.clone();
+    let mut version = start.map(|(_, version)| version.clone());
+    for attempt in 0..MANIFEST_ATTEMPTS {
         if io
             .put_if(uri, Bytes::from(manifest.to_json()), version.as_ref())
             .await?
@@ -362,9 +366,18 @@ async fn replace_manifest(
             replaced = current_id.as_deref().unwrap_or("none"),
             "another run published a version meanwhile; this one replaces it"
         );
+        *manifest = ours.clone();
         if manifest.previous_index_id != current_id {
-            manifest.previous_index_id = current_id;
+            manifest.previous_index_id = current_id.clone();
             manifest.changes = None;
+        }
+        if let (Some((started_from, _)), Some((published, _))) = (start, &current) {
+            let dir = work.join(format!("replay-{attempt}"));
+            if let Some(mut replayed) = replay_published_since(io, uri, started_from, published, &ours, &dir).await? {
+                replayed.previous_index_id = current_id;
+                replayed.changes = None;
+                *manifest = replayed;
+            }
         }
         version = current.map(|(_, version)| version);
     }
@@ -374,20 +387,60 @@ async fn replace_manifest(
     })
 }
 
+/// `ours` with what was published between `started_from` (the version this
+/// run started from) and `published` (the one there now) made again on top
+/// of it, as an update: the items added or changed meanwhile are read again
+/// from their hrefs, those removed are removed. `None` when nothing changed
+/// in between. Items inside item collections (an href with a fragment)
+/// cannot be read again alone and are left as this run read them.
+async fn replay_published_since(
+    io: &Io,
+    uri: &Uri,
+    started_from: &Manifest,
+    published: &Manifest,
+    ours: &Manifest,
+    dir: &Path,
+) -> Result<Option<Manifest>> {
+    let items_of = |m: &Manifest| (m.files.items.clone(), m.files.deltas.clone());
+    if items_of(started_from) == items_of(published) {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::local(dir, e))?;
+    let old = crate::update::local_items(io, uri, started_from, &dir.join("old")).await?;
+    let new = crate::update::local_items(io, uri, published, &dir.join("new")).await?;
+    let work = dir.to_path_buf();
+    let differences = tokio::task::spawn_blocking(move || crate::finalize::differences(&work, &old, &new))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+    let mut changes: Vec<Change> = differences
+        .hrefs
+        .iter()
+        .filter(|href| !href.contains('#'))
+        .map(|href| Uri::parse(href).map(Change::Upsert))
+        .collect::<std::result::Result<_, _>>()?;
+    let removals = differences.removed.into_iter();
+    changes.extend(removals.map(|(collection, id)| Change::RemoveKey { collection, id }));
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    tracing::info!(
+        changes = changes.len(),
+        "replaying what was published meanwhile on top of this version"
+    );
+    crate::update::replay(io, uri, ours, changes, dir).await
+}
+
 /// A local copy (or the local path) of the previous version's items table;
 /// `None` when it is gone (changes are then not reported).
 async fn previous_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, work: &Path) -> Option<PathBuf> {
-    let uri = manifest_uri.join(&manifest.files.items.path).ok()?;
-    if uri.to_file_path().is_some_and(|path| !path.is_file()) {
+    let items = manifest_uri.join(&manifest.files.items.path).ok()?;
+    if items.to_file_path().is_some_and(|path| !path.is_file()) {
         return None;
     }
-    match io
-        .local_copy(&uri, &work.join("previous-items.parquet"), |_| Ok(()))
-        .await
-    {
+    match crate::update::local_items(io, manifest_uri, manifest, &work.join("previous")).await {
         Ok(path) => Some(path),
         Err(e) => {
-            tracing::warn!(%uri, error = %e, "previous items table unavailable; changes not reported");
+            tracing::warn!(uri = %items, error = %e, "previous items table unavailable; changes not reported");
             None
         }
     }
@@ -647,13 +700,14 @@ mod tests {
         let uri = Uri::from_path(&dir.path().join(MANIFEST_FILE)).unwrap();
         io.put(&uri, Bytes::from(manifest("a", None).to_json())).await.unwrap();
         let (_, read_at_start) = manifest_at_output(&io, &uri).await.unwrap().unwrap();
-        // Another run publishes "b" while this one crawls.
-        io.put(&uri, Bytes::from(manifest("b", Some("a")).to_json()))
-            .await
-            .unwrap();
+        // Another run publishes "b" (the same items) while this one crawls.
+        let mut other = manifest("b", Some("a"));
+        other.files = manifest("a", None).files;
+        io.put(&uri, Bytes::from(other.to_json())).await.unwrap();
 
         let mut ours = manifest("c", Some("a"));
-        replace_manifest(&io, &uri, &mut ours, Some(read_at_start))
+        let start = (manifest("a", None), read_at_start);
+        replace_manifest(&io, &uri, &mut ours, Some(&start), dir.path())
             .await
             .unwrap();
         let (published, _) = manifest_at_output(&io, &uri).await.unwrap().unwrap();
@@ -662,7 +716,7 @@ mod tests {
         assert_eq!(published.changes, None, "changes counted against \"a\" are not claimed");
 
         let mut first = manifest("d", None);
-        replace_manifest(&io, &uri, &mut first, None).await.unwrap();
+        replace_manifest(&io, &uri, &mut first, None, dir.path()).await.unwrap();
         assert_eq!(
             first.previous_index_id.as_deref(),
             Some("c"),

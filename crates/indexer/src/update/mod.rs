@@ -121,14 +121,7 @@ pub async fn update(options: UpdateOptions, io: Arc<Io>) -> Result<UpdateReport>
     let work = work_dir(options.work_dir.as_deref())?;
     // A directory of its own: files there that the index no longer names are deleted.
     let cache = options.cache_dir.as_deref().unwrap_or(work.path()).join("update-files");
-    let upserts: Vec<Uri> = unique(options.changes.iter().filter_map(|change| match change {
-        Change::Upsert(uri) => Some(uri.clone()),
-        _ => None,
-    }));
-    let documents: HashMap<Uri, ReadOutcome> = read_items(&io, &upserts, options.concurrency)
-        .await
-        .into_iter()
-        .collect();
+    let documents = read_documents(&io, &options).await;
     let mut collections_read = HashMap::new();
     for attempt in 0..MANIFEST_ATTEMPTS {
         let Some((manifest, version)) = manifest_at_output(&io, &manifest_uri).await? else {
@@ -162,6 +155,73 @@ pub async fn update(options: UpdateOptions, io: Arc<Io>) -> Result<UpdateReport>
     })
 }
 
+/// A local items table of `manifest`'s version with its deltas applied:
+/// the file itself for a local index without deltas, otherwise copies (and
+/// the resolved table) in `dir`.
+pub(crate) async fn local_items(io: &Io, manifest_uri: &Uri, manifest: &Manifest, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::local(dir, e))?;
+    let attempt = Attempt {
+        io,
+        manifest_uri,
+        manifest,
+        dir: dir.to_path_buf(),
+        cache: dir,
+    };
+    let base = attempt.local(&manifest.files.items, "items").await?;
+    if manifest.files.deltas.is_empty() {
+        return Ok(base);
+    }
+    let mut files = Vec::with_capacity(manifest.files.deltas.len());
+    for delta in &manifest.files.deltas {
+        files.push((
+            attempt.local(&delta.upserted, "upserted").await?,
+            attempt.local(&delta.removed, "removed").await?,
+        ));
+    }
+    let resolved = dir.join("resolved-items.parquet");
+    let target = resolved.clone();
+    tokio::task::spawn_blocking(move || {
+        let deltas: Vec<LocalDelta<'_>> = files
+            .iter()
+            .map(|(upserted, removed)| LocalDelta { upserted, removed })
+            .collect();
+        resolve(&base, &deltas, &target, ITEMS_ROW_GROUP)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))??;
+    Ok(resolved)
+}
+
+/// `manifest` (a version written but not published yet) with `changes`
+/// applied on top, as a new version ready to publish; `None` when they
+/// change nothing. For a full index that lost the race to updates.
+pub(crate) async fn replay(
+    io: &Io,
+    manifest_uri: &Uri,
+    manifest: &Manifest,
+    changes: Vec<Change>,
+    dir: &Path,
+) -> Result<Option<Manifest>> {
+    let options = UpdateOptions {
+        index: manifest_uri.clone(),
+        changes,
+        concurrency: crate::DEFAULT_CONCURRENCY,
+        compact: false,
+        work_dir: Some(dir.to_path_buf()),
+        cache_dir: None,
+    };
+    let documents = read_documents(io, &options).await;
+    let attempt = Attempt {
+        io,
+        manifest_uri,
+        manifest,
+        dir: dir.join("replay"),
+        cache: &dir.join("replay-cache"),
+    };
+    let prepared = attempt.prepare(&options, &documents, &mut HashMap::new()).await?;
+    Ok(prepared.publish)
+}
+
 /// The manifest of an index named by its directory, prefix or manifest.
 fn manifest_uri(index: &Uri) -> Uri {
     if index.as_url().path().ends_with(".json") {
@@ -173,9 +233,21 @@ fn manifest_uri(index: &Uri) -> Uri {
         .expect("a directory joins a file name")
 }
 
-fn unique(uris: impl Iterator<Item = Uri>) -> Vec<Uri> {
+/// Every item the changes name to upsert, read once.
+async fn read_documents(io: &Io, options: &UpdateOptions) -> HashMap<Uri, ReadOutcome> {
     let mut seen = HashSet::new();
-    uris.filter(|uri| seen.insert(uri.clone())).collect()
+    let upserts: Vec<Uri> = options
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Upsert(uri) if seen.insert(uri.clone()) => Some(uri.clone()),
+            _ => None,
+        })
+        .collect();
+    read_items(io, &upserts, options.concurrency)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// One try at publishing an update on top of the version read.
