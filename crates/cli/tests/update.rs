@@ -471,3 +471,76 @@ async fn run_blocking(args: Vec<String>) -> Value {
     .await
     .unwrap()
 }
+
+/// `gc` keeps the versions whose files an updated index still reads (its
+/// items table and deltas live in earlier versions' directories).
+#[tokio::test]
+async fn gc_keeps_the_files_an_updated_index_reads() {
+    let changing = Changing::new().await;
+    let linked = changing.linked_ids();
+    let base = read_json(&changing.index.path().join("manifest.json"))["index_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = changing
+        .update(vec![Change::Upsert(changing.insert(&linked[0], "gc-1", 1.0))])
+        .await;
+    let second = changing
+        .update(vec![Change::Upsert(changing.insert(&linked[0], "gc-2", 2.0))])
+        .await;
+    assert!(first.published && second.published);
+
+    let index = changing.index.path().to_str().unwrap().to_string();
+    let gc = tokio::task::spawn_blocking(move || run_ok(&["gc", &index, "--keep", "1"], &[]))
+        .await
+        .unwrap();
+    let mut kept: Vec<&str> = gc["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, [base.as_str(), &first.index_id, &second.index_id]);
+    assert!(gc["removed"].as_array().unwrap().is_empty());
+    let api = Api::open(changing.index.path(), ApiConfig::default()).await;
+    for id in ["gc-1", "gc-2"] {
+        assert_eq!(
+            api.get(&format!("/collections/{COLLECTION}/items/{id}")).await.status,
+            200
+        );
+    }
+
+    // Compacted, the earlier versions are no longer read: gc removes them.
+    let index = changing.index.path().to_str().unwrap().to_string();
+    let compacted = tokio::task::spawn_blocking(move || {
+        run_ok(&["update", "--index", &index, "--compact"], &[]);
+        run_ok(&["gc", &index, "--keep", "1"], &[])
+    })
+    .await
+    .unwrap();
+    // Kept: the version the manifest names and those its unchanged files
+    // (here the links table the updates wrote) are in; no other.
+    let manifest = read_json(&changing.index.path().join("manifest.json"));
+    let files = manifest["files"].as_object().unwrap();
+    let mut named: Vec<&str> = files
+        .values()
+        .filter_map(|entry| entry["path"].as_str())
+        .map(|path| path.split('/').nth(1).unwrap())
+        .collect();
+    named.push(manifest["index_id"].as_str().unwrap());
+    named.sort();
+    named.dedup();
+    let mut kept: Vec<&str> = compacted["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, named, "{compacted}");
+    assert!(!kept.contains(&base.as_str()), "the base items table is no longer read");
+    assert_eq!(manifest["files"].get("deltas"), None);
+    let api = Api::open(changing.index.path(), ApiConfig::default()).await;
+    assert_eq!(api.search(&[("limit", "1")]).await["numberMatched"], 52);
+}
