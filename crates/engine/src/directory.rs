@@ -18,14 +18,21 @@ use crate::keyset::Boundary;
 use crate::scan::CoreRows;
 use crate::search::{Interval, Search};
 use crate::sql::bbox_wkb;
-use duckdb::Connection;
+use arrow_array::{Array, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use geo::{Geometry, Intersects};
 use hashbrown::HashTable;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use stac_indexed_filter::spatial::decode_wkb;
 use stac_indexed_format::geometry::Bbox;
+use stac_indexed_format::schema::{
+    BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN, COLLECTION, CONTENT_HASH, DATETIME, END_DATETIME, GEOMETRY, HREF, ID,
+    SEQ, START_DATETIME,
+};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
+use std::path::Path;
 
 /// Byte strings end to end in one buffer: one allocation for a million
 /// values instead of a million (a boxed string costs its pointer, its
@@ -136,14 +143,9 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Reads every row from the `items` view, in `seq` order.
-    pub fn load(connection: &Connection) -> Result<Directory> {
-        let mut statement = connection.prepare(
-            "SELECT seq, collection, id, href, content_hash, bbox_xmin, bbox_ymin, bbox_xmax, bbox_ymax,
-                    epoch_us(coalesce(start_datetime, datetime)), epoch_us(coalesce(end_datetime, datetime)),
-                    geometry
-             FROM items",
-        )?;
+    /// Reads every row of the items table (a Parquet file in `seq` order),
+    /// with the parquet crate: DuckDB's buffers would outlive the read.
+    pub fn read(items: &Path) -> Result<Directory> {
         let mut row_collections: Vec<u16> = Vec::new();
         let (mut ids, mut hrefs, mut wkbs) = (Packed::default(), Prefixed::default(), Packed::default());
         let mut content_hashes = Vec::new();
@@ -151,37 +153,41 @@ impl Directory {
         let mut intervals = Vec::new();
         let mut collections: Vec<String> = Vec::new();
         let mut ranges: HashMap<String, Range<u32>> = HashMap::new();
-        let mut results = statement.query([])?;
-        while let Some(row) = results.next()? {
-            let seq: i64 = row.get(0)?;
-            let collection: String = row.get(1)?;
-            let id: String = row.get(2)?;
-            if seq != row_collections.len() as i64 {
-                return Err(crate::Error::Internal(format!(
-                    "seq {seq} is not dense at row {}",
-                    row_collections.len()
-                )));
+        for batch in read_items(items, &DIRECTORY_COLUMNS)? {
+            let batch = batch.map_err(|e| parquet_error(items, e))?;
+            let columns = DirectoryColumns::of(&batch)
+                .map_err(|message| crate::Error::Internal(format!("{}: {message}", items.display())))?;
+            for row in 0..batch.num_rows() {
+                let position = row_collections.len() as u32;
+                if columns.seq.value(row) != i64::from(position) {
+                    return Err(crate::Error::Internal(format!(
+                        "seq {} is not dense at row {position}",
+                        columns.seq.value(row)
+                    )));
+                }
+                let collection = columns.collection.value(row);
+                if collections.last().map(String::as_str) != Some(collection) {
+                    collections.push(collection.to_string());
+                    ranges.insert(collection.to_string(), position..position);
+                }
+                if let Some(range) = ranges.get_mut(collection) {
+                    range.end = position + 1;
+                }
+                let collection_number = u16::try_from(collections.len() - 1)
+                    .map_err(|_| crate::Error::Internal("more than 65,536 collections".into()))?;
+                row_collections.push(collection_number);
+                ids.push(columns.id.value(row).as_bytes());
+                hrefs.push(columns.href.value(row));
+                content_hashes.push(hash_bytes(columns.content_hash.value(row))?);
+                wkbs.push(columns.geometry.value(row));
+                bboxes.push(columns.bbox.map(|c| c.value(row)));
+                let time = |column: &TimestampMicrosecondArray| column.is_valid(row).then(|| column.value(row));
+                let (datetime, start, end) = (time(columns.datetime), time(columns.start), time(columns.end));
+                intervals.push((
+                    start.or(datetime).unwrap_or(i64::MIN),
+                    end.or(datetime).unwrap_or(i64::MAX),
+                ));
             }
-            let position = row_collections.len() as u32;
-            if collections.last() != Some(&collection) {
-                collections.push(collection.clone());
-                ranges.insert(collection.clone(), position..position);
-            }
-            if let Some(range) = ranges.get_mut(&collection) {
-                range.end = position + 1;
-            }
-            let collection_number = u16::try_from(collections.len() - 1)
-                .map_err(|_| crate::Error::Internal("more than 65,536 collections".into()))?;
-            row_collections.push(collection_number);
-            ids.push(id.as_bytes());
-            hrefs.push(row.get_ref(3)?.as_str().map_err(duckdb::Error::from)?);
-            content_hashes.push(hash_bytes(row.get_ref(4)?.as_str().map_err(duckdb::Error::from)?)?);
-            wkbs.push(row.get_ref(11)?.as_blob().map_err(duckdb::Error::from)?);
-            bboxes.push([row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?]);
-            intervals.push((
-                row.get::<_, Option<i64>>(9)?.unwrap_or(i64::MIN),
-                row.get::<_, Option<i64>>(10)?.unwrap_or(i64::MAX),
-            ));
         }
         content_hashes.shrink_to_fit();
         hrefs.shrink();
@@ -413,6 +419,90 @@ fn sorted_distinct(mut seqs: Vec<u32>, rows: usize) -> Vec<u32> {
 }
 
 /// The 16 bytes of a content hash written as 32 hex digits.
+/// The items table's columns the directory reads.
+const DIRECTORY_COLUMNS: [&str; 13] = [
+    SEQ,
+    COLLECTION,
+    ID,
+    HREF,
+    CONTENT_HASH,
+    BBOX_XMIN,
+    BBOX_YMIN,
+    BBOX_XMAX,
+    BBOX_YMAX,
+    DATETIME,
+    START_DATETIME,
+    END_DATETIME,
+    GEOMETRY,
+];
+
+/// One batch's directory columns, typed.
+struct DirectoryColumns<'a> {
+    seq: &'a Int64Array,
+    collection: &'a StringArray,
+    id: &'a StringArray,
+    href: &'a StringArray,
+    content_hash: &'a StringArray,
+    bbox: [&'a Float64Array; 4],
+    datetime: &'a TimestampMicrosecondArray,
+    start: &'a TimestampMicrosecondArray,
+    end: &'a TimestampMicrosecondArray,
+    geometry: &'a BinaryArray,
+}
+
+impl<'a> DirectoryColumns<'a> {
+    fn of(batch: &'a RecordBatch) -> std::result::Result<DirectoryColumns<'a>, String> {
+        fn typed<'b, T: 'static>(batch: &'b RecordBatch, name: &str) -> std::result::Result<&'b T, String> {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<T>())
+                .ok_or_else(|| format!("no {name} column of the expected type"))
+        }
+        Ok(DirectoryColumns {
+            seq: typed(batch, SEQ)?,
+            collection: typed(batch, COLLECTION)?,
+            id: typed(batch, ID)?,
+            href: typed(batch, HREF)?,
+            content_hash: typed(batch, CONTENT_HASH)?,
+            bbox: [
+                typed(batch, BBOX_XMIN)?,
+                typed(batch, BBOX_YMIN)?,
+                typed(batch, BBOX_XMAX)?,
+                typed(batch, BBOX_YMAX)?,
+            ],
+            datetime: typed(batch, DATETIME)?,
+            start: typed(batch, START_DATETIME)?,
+            end: typed(batch, END_DATETIME)?,
+            geometry: typed(batch, GEOMETRY)?,
+        })
+    }
+}
+
+/// The named columns of the items table, a batch at a time.
+pub(crate) fn read_items(items: &Path, columns: &[&str]) -> Result<ParquetRecordBatchReader> {
+    let file = std::fs::File::open(items).map_err(|e| crate::Error::Internal(format!("{}: {e}", items.display())))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(items, e))?;
+    let indices: Vec<usize> = columns
+        .iter()
+        .map(|name| {
+            builder
+                .schema()
+                .index_of(name)
+                .map_err(|_| crate::Error::Internal(format!("{}: no {name} column", items.display())))
+        })
+        .collect::<Result<_>>()?;
+    let projection = ProjectionMask::roots(builder.parquet_schema(), indices);
+    builder
+        .with_projection(projection)
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| parquet_error(items, e))
+}
+
+fn parquet_error(items: &Path, error: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Internal(format!("{}: {error}", items.display()))
+}
+
 fn hash_bytes(hex: &str) -> Result<[u8; 16]> {
     let invalid = || crate::Error::Internal(format!("content hash {hex:?} is not 32 hex digits"));
     let mut bytes = [0u8; 16];

@@ -33,7 +33,7 @@ use stac_indexed_filter::{
     Condition, Expr, Kind, Queryable, Queryables, Scope, Sql, query_to_expr, text_condition, to_condition, to_sql,
 };
 use stac_indexed_format::geometry::Bbox;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// A sorted search whose matches are at most one in this many rows
@@ -75,6 +75,8 @@ pub struct RowValues {
 
 /// The search engine of one index version.
 pub struct Engine {
+    /// The items table.
+    items: PathBuf,
     pool: Arc<Pool>,
     queryables: Queryables,
     directory: OnceLock<Directory>,
@@ -88,6 +90,7 @@ impl Engine {
     pub fn open(items: &Path, errors: &Path, queryables: Queryables, options: Options) -> Result<Arc<Engine>> {
         let connection = open_database(items, errors)?;
         Ok(Arc::new(Engine {
+            items: items.to_path_buf(),
             pool: Pool::new(connection, options.connections)?,
             queryables,
             directory: OnceLock::new(),
@@ -138,7 +141,7 @@ impl Engine {
 
     /// Builds the directory, then reads the columns filters usually need.
     fn load(&self, connection: &Connection) -> Result<()> {
-        let directory = Directory::load(connection)?;
+        let directory = Directory::read(&self.items)?;
         let _ = self.directory.set(directory);
         for queryable in self.queryables.all() {
             if matches!(queryable.kind, Kind::Geometry) || ["id", "collection"].contains(&queryable.column.as_str()) {
