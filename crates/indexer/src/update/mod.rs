@@ -433,7 +433,7 @@ impl Attempt<'_> {
             new_files.links =
                 Some(upload_file(self.io, &out, format!("{version_dir}/links.parquet"), path, Some(*rows)).await?);
         }
-        let items = self.manifest.counts.items + plan.added.len() as u64 - plan.removed.len() as u64;
+        let items = (self.manifest.counts.items + plan.added.len() as u64).saturating_sub(plan.removed.len() as u64);
         let manifest = Manifest {
             format_version: new_files.format_version(),
             index_id,
