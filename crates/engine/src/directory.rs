@@ -11,6 +11,7 @@
 //! ready, DuckDB answers every search.
 
 use crate::Result;
+use crate::blobs::Blobs;
 use crate::columns::Bitmap;
 use crate::grid::Grid;
 use crate::hit::{Hit, Page};
@@ -129,7 +130,8 @@ pub struct Directory {
     hrefs: Prefixed,
     /// Per seq, the 16 bytes of its content hash (32 hex digits in the index).
     content_hashes: Vec<[u8; 16]>,
-    wkbs: Packed,
+    /// Geometries, mapped from a temporary file.
+    wkbs: Blobs,
     /// Per seq, `coalesce(start_datetime, datetime)` and
     /// `coalesce(end_datetime, datetime)`, UTC microseconds, contiguous:
     /// what a temporal search reads for each row.
@@ -147,7 +149,7 @@ impl Directory {
     /// with the parquet crate: DuckDB's buffers would outlive the read.
     pub fn read(items: &Path) -> Result<Directory> {
         let mut row_collections: Vec<u16> = Vec::new();
-        let (mut ids, mut hrefs, mut wkbs) = (Packed::default(), Prefixed::default(), Packed::default());
+        let (mut ids, mut hrefs, mut wkbs) = (Packed::default(), Prefixed::default(), Blobs::new());
         let mut content_hashes = Vec::new();
         let mut bboxes = Vec::new();
         let mut intervals = Vec::new();
@@ -179,7 +181,7 @@ impl Directory {
                 ids.push(columns.id.value(row).as_bytes());
                 hrefs.push(columns.href.value(row));
                 content_hashes.push(hash_bytes(columns.content_hash.value(row))?);
-                wkbs.push(columns.geometry.value(row));
+                wkbs.push(columns.geometry.value(row))?;
                 bboxes.push(columns.bbox.map(|c| c.value(row)));
                 let time = |column: &TimestampMicrosecondArray| column.is_valid(row).then(|| column.value(row));
                 let (datetime, start, end) = (time(columns.datetime), time(columns.start), time(columns.end));
@@ -191,9 +193,8 @@ impl Directory {
         }
         content_hashes.shrink_to_fit();
         hrefs.shrink();
-        for packed in [&mut ids, &mut wkbs] {
-            packed.shrink();
-        }
+        ids.shrink();
+        wkbs.finish()?;
         let mut directory = Directory {
             row_collections,
             ids,
@@ -321,7 +322,7 @@ impl Directory {
         vec![
             ("ids", self.ids.bytes()),
             ("hrefs", self.hrefs.bytes()),
-            ("geometries", self.wkbs.bytes()),
+            ("geometries", self.wkbs.heap_bytes()),
             ("content hashes", self.content_hashes.capacity() * 16),
             ("intervals", self.intervals.capacity() * 16),
             ("collections", self.row_collections.capacity() * 2),

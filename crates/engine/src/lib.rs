@@ -10,7 +10,8 @@
 //! - [`directory`]: every row's collection, id, href, hash, bbox, interval
 //!   and geometry in `seq` order, a hash table by (collection, id) and a
 //!   grid over the bboxes: the core parameters (ids, collections, bbox,
-//!   intersects, datetime) in microseconds.
+//!   intersects, datetime) in microseconds; its geometries ([`blobs`])
+//!   mapped from a temporary file rather than held in the heap.
 //! - [`columns`]: the queryables as typed columns in memory;
 //!   [`predicate`]: filter, query and free text evaluated over them 64
 //!   rows to a word; [`scan`]: pages and counts in `seq` order.
@@ -23,6 +24,7 @@
 //!   the columns do not cover. [`pool`]: the DuckDB connections.
 
 pub mod aggregate;
+mod blobs;
 pub mod collections;
 mod columns;
 pub mod directory;
