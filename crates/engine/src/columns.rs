@@ -11,14 +11,15 @@
 
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value as SqlValue};
 use serde_json::Value;
 use stac_indexed_filter::Kind;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// One bit per row.
@@ -192,7 +193,32 @@ impl Column {
         };
         let mut statement = connection.prepare(&format!("SELECT {select} FROM items ORDER BY seq"))?;
         let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
-        let arrays: Vec<&ArrayRef> = batches.iter().map(|b| b.column(0)).collect();
+        let arrays: Vec<ArrayRef> = batches.iter().map(|b| b.column(0).clone()).collect();
+        Column::of_arrays(&arrays, kind)
+    }
+
+    /// Reads the items table's column `name` as `kind` with the parquet
+    /// crate (DuckDB's allocator would keep what its scan used); the file's
+    /// rows are in `seq` order.
+    pub(crate) fn read(items: &Path, name: &str, kind: Kind) -> Result<Column> {
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for batch in crate::directory::read_items(items, &[name])? {
+            let batch = batch.map_err(|e| Error::Internal(format!("{}: {e}", items.display())))?;
+            let array = batch.column(0).clone();
+            let array: ArrayRef = match (kind, array.as_primitive_opt::<TimestampMicrosecondType>()) {
+                (Kind::Timestamp, Some(times)) => {
+                    Arc::new(Int64Array::new(times.values().clone(), times.nulls().cloned()))
+                }
+                _ => array,
+            };
+            arrays.push(array);
+        }
+        Column::of_arrays(&arrays, kind)
+    }
+
+    /// A column from its values in `seq` order.
+    fn of_arrays(arrays: &[ArrayRef], kind: Kind) -> Result<Column> {
+        let arrays: Vec<&ArrayRef> = arrays.iter().collect();
         let rows = arrays.iter().map(|a| a.len()).sum();
         let mut valid = Bitmap::new(rows);
         let mut row = 0;
@@ -423,8 +449,9 @@ fn text_arrays(arrays: &[&ArrayRef]) -> Result<Values> {
 }
 
 /// The columns loaded so far, by SQL expression.
-#[derive(Default)]
 pub(crate) struct Columns {
+    /// The items table, for the columns read without DuckDB.
+    items: PathBuf,
     loaded: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
@@ -435,14 +462,34 @@ pub(crate) struct Columns {
 type Slot = Mutex<Option<Arc<Column>>>;
 
 impl Columns {
-    /// A column, read from the index the first time it is asked for.
+    /// No column loaded yet, of the items table `items`.
+    pub(crate) fn over(items: &Path) -> Columns {
+        Columns {
+            items: items.to_path_buf(),
+            loaded: Mutex::default(),
+        }
+    }
+
+    /// A column, read from the index the first time it is asked for: a
+    /// column of the items table with the parquet crate, any other
+    /// expression (or a column that read fails) with DuckDB.
     pub(crate) fn get(&self, connection: &Connection, expression: &str, kind: Kind) -> Result<Arc<Column>> {
         let slot = lock(&self.loaded).entry(expression.to_string()).or_default().clone();
         let mut column = lock(&slot);
         if let Some(column) = column.as_ref() {
             return Ok(column.clone());
         }
-        let loaded = Arc::new(Column::load(connection, expression, kind)?);
+        let read = plain_column(expression).and_then(|name| match Column::read(&self.items, &name, kind) {
+            Ok(column) => Some(column),
+            Err(error) => {
+                tracing::debug!(%error, expression, "column read by DuckDB instead");
+                None
+            }
+        });
+        let loaded = Arc::new(match read {
+            Some(column) => column,
+            None => Column::load(connection, expression, kind)?,
+        });
         *column = Some(loaded.clone());
         give_back_freed_memory();
         Ok(loaded)
@@ -457,6 +504,14 @@ impl Columns {
             .filter_map(|slot| slot.try_lock().ok()?.as_ref().map(|c| c.bytes()))
             .sum()
     }
+}
+
+/// The column an expression names when it is only a quoted identifier.
+fn plain_column(expression: &str) -> Option<String> {
+    let inner = expression.strip_prefix('"')?.strip_suffix('"')?;
+    // Inside, a quote is only ever doubled (`sql_column` escapes that way).
+    let unquoted = inner.replace("\"\"", "");
+    (!inner.is_empty() && !unquoted.contains('"')).then(|| inner.replace("\"\"", "\""))
 }
 
 /// Returns the heap's free pages to the system. Reading a column builds it
@@ -520,6 +575,50 @@ mod tests {
         assert_eq!(a.sql_value(0), SqlValue::Null);
     }
 
+    /// The same table as a Parquet file in `seq` order, as an index holds it.
+    fn parquet(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("items.parquet");
+        connection()
+            .execute_batch(&format!(
+                "COPY (SELECT seq, CAST(n AS DOUBLE) AS n, s, t, b, a FROM items ORDER BY seq) TO {} (FORMAT parquet)",
+                stac_indexed_format::sql_path(&path)
+            ))
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn columns_read_with_the_parquet_crate_equal_those_duckdb_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = parquet(dir.path());
+        let connection = connection();
+        for (name, kind) in [
+            ("n", Kind::Number),
+            ("s", Kind::Text),
+            ("t", Kind::Timestamp),
+            ("b", Kind::Boolean),
+            ("a", Kind::TextArray),
+        ] {
+            let read = Column::read(&items, name, kind).unwrap();
+            let loaded = Column::load(&connection, name, kind).unwrap();
+            for row in 0..3 {
+                assert_eq!(read.sql_value(row), loaded.sql_value(row), "{name} row {row}");
+                assert_eq!(read.valid.get(row), loaded.valid.get(row), "{name} row {row}");
+            }
+            assert_eq!(read.bytes(), loaded.bytes(), "{name}");
+        }
+        assert!(Column::read(&items, "missing", Kind::Number).is_err());
+    }
+
+    #[test]
+    fn only_a_quoted_identifier_is_read_as_a_column() {
+        assert_eq!(plain_column("\"eo:cloud_cover\"").as_deref(), Some("eo:cloud_cover"));
+        assert_eq!(plain_column("\"a\"\"b\"").as_deref(), Some("a\"b"));
+        assert_eq!(plain_column("s || 'x'"), None);
+        assert_eq!(plain_column("\"a\" || \"b\""), None);
+        assert_eq!(plain_column("\"\""), None);
+    }
+
     #[test]
     fn probes_compare_like_rows() {
         let s = Column::load(&connection(), "s", Kind::Text).unwrap();
@@ -532,7 +631,7 @@ mod tests {
 
     #[test]
     fn concurrent_first_reads_of_a_column_read_it_once() {
-        let columns = Columns::default();
+        let columns = Columns::over(Path::new("/nonexistent/items.parquet"));
         let first = connection();
         // The column's expression counts the rows it is evaluated for.
         first.execute_batch("CREATE SEQUENCE reads").unwrap();

@@ -94,7 +94,7 @@ impl Engine {
             pool: Pool::new(connection, options.connections)?,
             queryables,
             directory: OnceLock::new(),
-            columns: Columns::default(),
+            columns: Columns::over(items),
             sorts: SortIndexes::default(),
             widths: Widths::default(),
         }))
