@@ -396,6 +396,18 @@ async fn bad_aggregation_requests_are_400s() {
             "/aggregate?aggregations=gsd_frequency&gsd_frequency_interval=wide",
             "number",
         ),
+        (
+            "/aggregate?aggregations=&geohash_grid_frequency_precision=x",
+            "geohash_grid_frequency_precision",
+        ),
+        (
+            "/aggregate?aggregations=total_count&datetime_frequency_interval=fortnight",
+            "fortnight",
+        ),
+        (
+            "/aggregate?geotile_grid_frequency_precision=3&geotile_grid_frequency_precision=4",
+            "more than once",
+        ),
         ("/aggregate?filter=nonsense%20%3D", "cql2-text"),
         ("/aggregate?bbox=1,2,3", "bbox"),
         (

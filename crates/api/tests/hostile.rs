@@ -497,3 +497,18 @@ async fn malformed_free_text_is_a_400() {
             .assert_error(StatusCode::BAD_REQUEST, "BadRequest");
     }
 }
+
+#[tokio::test]
+async fn a_parameter_given_twice_is_a_400_naming_it() {
+    let api = Api::sample().await;
+    for uri in [
+        "/search?limit=abc&limit=5",
+        "/search?collections=sentinel-2-l2a&collections=landsat-c2-l2",
+        "/collections/sentinel-2-l2a/items?datetime=2024-01-01T00:00:00Z&datetime=..",
+        "/collections?limit=1&limit=2",
+    ] {
+        let description = api.get(uri).await.assert_error(StatusCode::BAD_REQUEST, "BadRequest");
+        assert!(description.contains("more than once"), "{uri}: {description}");
+    }
+    the_catalog_is_intact(&api).await;
+}

@@ -113,6 +113,7 @@ async fn resolve(
     names: Option<Vec<String>>,
     options: &Map<String, Value>,
 ) -> Result<Vec<(String, Aggregation, Option<&'static str>)>> {
+    check_options(options)?;
     let names = names.unwrap_or_else(|| offers.iter().map(|o| o.name.clone()).collect());
     let mut resolved = Vec::with_capacity(names.len());
     for name in names {
@@ -172,6 +173,35 @@ async fn resolve(
         resolved.push((name, aggregation, interval));
     }
     Ok(resolved)
+}
+
+/// Checks every option given, whether or not its aggregation is asked for:
+/// a malformed option is a client's mistake even when it would go unused.
+fn check_options(options: &Map<String, Value>) -> Result<()> {
+    for name in options.keys() {
+        match name.as_str() {
+            "datetime_frequency_interval" => {
+                if let Some(text) = text_option(options, name)? {
+                    if Calendar::parse(&text).is_none() {
+                        return Err(Error::bad_request(format!(
+                            "datetime_frequency_interval {text:?} is not year, month or day"
+                        )));
+                    }
+                }
+            }
+            "geohash_grid_frequency_precision" => drop(precision_option(options, name, 1..=12)?),
+            "geotile_grid_frequency_precision" => drop(precision_option(options, name, 0..=29)?),
+            _ if name.ends_with("_frequency_interval") => {
+                if let Some(width) = number_option(options, name)? {
+                    if !(width.is_finite() && width > 0.0) {
+                        return Err(Error::bad_request(format!("{name} must be a positive number")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn text_option(options: &Map<String, Value>, name: &str) -> Result<Option<String>> {
@@ -304,7 +334,7 @@ fn is_option(name: &str) -> bool {
     responses((status = 200, description = "An AggregationCollection", content_type = "application/json"),
               (status = 400, description = "An invalid parameter or an unknown aggregation")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
-    let request = from_query(query_pairs(&uri), &state).await?;
+    let request = from_query(query_pairs(&uri)?, &state).await?;
     answer(&state, &base_url(&headers, &state), request, None).await
 }
 
@@ -333,7 +363,7 @@ pub(crate) async fn collection_get(
     uri: Uri,
 ) -> Result<Response> {
     check_collection(&state, &collection)?;
-    let request = from_query(query_pairs(&uri), &state).await?;
+    let request = from_query(query_pairs(&uri)?, &state).await?;
     answer(&state, &base_url(&headers, &state), request, Some(&collection)).await
 }
 

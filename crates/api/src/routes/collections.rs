@@ -53,7 +53,7 @@ const PARAMETERS: [&str; 10] = [
     responses((status = 200, description = "The collections", content_type = "application/json"),
               (status = 400, description = "An invalid or unknown parameter")))]
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
-    let pairs = query_pairs(&uri);
+    let pairs = query_pairs(&uri)?;
     refuse_unknown(pairs.iter().map(|(name, _)| name.as_str()))?;
     let limits = limits(&state);
     let heavy = parsing_is_heavy(pairs.iter().map(|(name, _)| name.as_str()));

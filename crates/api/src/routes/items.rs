@@ -37,7 +37,7 @@ pub(crate) async fn list(
     if state.index.current().collection(&collection).is_none() {
         return Err(Error::NotFound(format!("collection {collection:?} does not exist")));
     }
-    let pairs = query_pairs(&uri);
+    let pairs = query_pairs(&uri)?;
     let search = parse_query(&pairs, &state).await?;
     if let Some(format) = export_format(&pairs, &headers)? {
         return export(&state, base_url(&headers, &state), search, Some(&collection), format).await;

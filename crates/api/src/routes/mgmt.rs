@@ -44,7 +44,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "What the indexer could not index", content_type = "application/json"),
               (status = 400, description = "An invalid parameter")))]
 pub(crate) async fn errors(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
-    let pairs = query_pairs(&uri);
+    let pairs = query_pairs(&uri)?;
     let number = |name: &str, default: i64| -> Result<i64> {
         match pairs.iter().rev().find(|(k, _)| k == name) {
             None => Ok(default),

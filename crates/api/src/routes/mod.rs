@@ -25,11 +25,22 @@ pub(crate) fn json_response(media_type: &'static str, body: &impl serde::Seriali
     response
 }
 
-/// The query pairs of a request URI, decoded, in order.
-pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    uri.query()
+/// The query pairs of a request URI, decoded, in order. A parameter given
+/// more than once is a client's mistake (every parameter of the API takes
+/// one value; lists are comma-separated), refused rather than silently
+/// resolved to one of its values.
+pub(crate) fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, Error> {
+    let pairs: Vec<(String, String)> = uri
+        .query()
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    match pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        Some((name, _)) => Err(Error::bad_request(format!(
+            "parameter {name:?} is given more than once; give it once (lists are comma-separated)"
+        ))),
+        None => Ok(pairs),
+    }
 }
 
 /// Fallback for unknown paths.

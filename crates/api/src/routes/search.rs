@@ -47,7 +47,7 @@ use std::sync::Arc;
               (status = 400, description = "An invalid parameter, or an export of more items than allowed"),
               (status = 409, description = "The index changed since the search began: restart without the token")))]
 pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<Response> {
-    let pairs = query_pairs(&uri);
+    let pairs = query_pairs(&uri)?;
     let search = parse_query(&pairs, &state).await?;
     let base = base_url(&headers, &state);
     if let Some(format) = export_format(&pairs, &headers)? {
@@ -77,7 +77,7 @@ pub(crate) async fn post(State(state): State<AppState>, headers: HeaderMap, uri:
     let heavy = parsing_is_heavy(body.keys().map(String::as_str));
     let (search, body) = off_runtime(heavy, move || SearchParams::from_body(&body, limits).map(|s| (s, body))).await?;
     let base = base_url(&headers, &state);
-    if let Some(format) = export_format(&query_pairs(&uri), &headers)? {
+    if let Some(format) = export_format(&query_pairs(&uri)?, &headers)? {
         return export(&state, base, search, None, format).await;
     }
     respond(&state, &base, search, Original::Body(body), None).await
