@@ -135,21 +135,13 @@ async fn resolve(
                 (aggregation, None)
             }
             OfferKind::DatetimeFrequency => {
-                let calendar = match text_option(options, "datetime_frequency_interval")? {
-                    None => Calendar::Month,
-                    Some(text) => Calendar::parse(&text).ok_or_else(|| {
-                        Error::bad_request(format!(
-                            "datetime_frequency_interval {text:?} is not year, month or day"
-                        ))
-                    })?,
-                };
+                let calendar = calendar_option(options)?.unwrap_or(Calendar::Month);
                 (Aggregation::DatetimeFrequency(calendar), Some(calendar.as_str()))
             }
             OfferKind::Histogram(queryable) => {
                 let option = format!("{name}_interval");
-                let width = match number_option(options, &option)? {
-                    Some(width) if width.is_finite() && width > 0.0 => width,
-                    Some(_) => return Err(Error::bad_request(format!("{option} must be a positive number"))),
+                let width = match width_option(options, &option)? {
+                    Some(width) => width,
                     None => index.engine.histogram_width(queryable).await?,
                 };
                 let aggregation = Aggregation::Histogram {
@@ -180,28 +172,36 @@ async fn resolve(
 fn check_options(options: &Map<String, Value>) -> Result<()> {
     for name in options.keys() {
         match name.as_str() {
-            "datetime_frequency_interval" => {
-                if let Some(text) = text_option(options, name)? {
-                    if Calendar::parse(&text).is_none() {
-                        return Err(Error::bad_request(format!(
-                            "datetime_frequency_interval {text:?} is not year, month or day"
-                        )));
-                    }
-                }
-            }
+            "datetime_frequency_interval" => drop(calendar_option(options)?),
             "geohash_grid_frequency_precision" => drop(precision_option(options, name, 1..=12)?),
             "geotile_grid_frequency_precision" => drop(precision_option(options, name, 0..=29)?),
-            _ if name.ends_with("_frequency_interval") => {
-                if let Some(width) = number_option(options, name)? {
-                    if !(width.is_finite() && width > 0.0) {
-                        return Err(Error::bad_request(format!("{name} must be a positive number")));
-                    }
-                }
-            }
+            _ if name.ends_with("_frequency_interval") => drop(width_option(options, name)?),
             _ => {}
         }
     }
     Ok(())
+}
+
+/// `datetime_frequency_interval`: the calendar unit of the buckets.
+fn calendar_option(options: &Map<String, Value>) -> Result<Option<Calendar>> {
+    let Some(text) = text_option(options, "datetime_frequency_interval")? else {
+        return Ok(None);
+    };
+    Calendar::parse(&text).map(Some).ok_or_else(|| {
+        Error::bad_request(format!(
+            "datetime_frequency_interval {text:?} is not year, month or day"
+        ))
+    })
+}
+
+/// A histogram's `…_interval`: a positive bucket width.
+fn width_option(options: &Map<String, Value>, name: &str) -> Result<Option<f64>> {
+    match number_option(options, name)? {
+        Some(width) if !(width.is_finite() && width > 0.0) => {
+            Err(Error::bad_request(format!("{name} must be a positive number")))
+        }
+        width => Ok(width),
+    }
 }
 
 fn text_option(options: &Map<String, Value>, name: &str) -> Result<Option<String>> {
