@@ -11,16 +11,14 @@
 //! ready, DuckDB answers every search.
 
 use crate::Result;
-use crate::blobs::Blobs;
 use crate::columns::Bitmap;
+use crate::geometries::{Geometries, SpatialQuery};
 use crate::grid::Grid;
 use crate::hit::{Hit, Page};
 use crate::keyset::Boundary;
 use crate::scan::CoreRows;
 use crate::search::{Interval, Search};
-use crate::sql::bbox_wkb;
 use arrow_array::{Array, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use geo::{Geometry, Intersects};
 use hashbrown::HashTable;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -30,6 +28,7 @@ use stac_indexed_format::schema::{
     BBOX_XMAX, BBOX_XMIN, BBOX_YMAX, BBOX_YMIN, COLLECTION, CONTENT_HASH, DATETIME, END_DATETIME, GEOMETRY, HREF, ID,
     SEQ, START_DATETIME,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
@@ -130,8 +129,8 @@ pub struct Directory {
     hrefs: Prefixed,
     /// Per seq, the 16 bytes of its content hash (32 hex digits in the index).
     content_hashes: Vec<[u8; 16]>,
-    /// Geometries, mapped from a temporary file.
-    wkbs: Blobs,
+    /// Geometries: WKB mapped from a temporary file, rectangles by their bbox.
+    geometries: Geometries,
     /// Per seq, `coalesce(start_datetime, datetime)` and
     /// `coalesce(end_datetime, datetime)`, UTC microseconds, contiguous:
     /// what a temporal search reads for each row.
@@ -149,7 +148,7 @@ impl Directory {
     /// with the parquet crate: DuckDB's buffers would outlive the read.
     pub fn read(items: &Path) -> Result<Directory> {
         let mut row_collections: Vec<u16> = Vec::new();
-        let (mut ids, mut hrefs, mut wkbs) = (Packed::default(), Prefixed::default(), Blobs::new());
+        let (mut ids, mut hrefs, mut geometries) = (Packed::default(), Prefixed::default(), Geometries::new());
         let mut content_hashes = Vec::new();
         let mut bboxes = Vec::new();
         let mut intervals = Vec::new();
@@ -181,8 +180,9 @@ impl Directory {
                 ids.push(columns.id.value(row).as_bytes());
                 hrefs.push(columns.href.value(row));
                 content_hashes.push(hash_bytes(columns.content_hash.value(row))?);
-                wkbs.push(columns.geometry.value(row))?;
-                bboxes.push(columns.bbox.map(|c| c.value(row)));
+                let bbox = columns.bbox.map(|c| c.value(row));
+                geometries.push(columns.geometry.value(row), bbox)?;
+                bboxes.push(bbox);
                 let time = |column: &TimestampMicrosecondArray| column.is_valid(row).then(|| column.value(row));
                 let (datetime, start, end) = (time(columns.datetime), time(columns.start), time(columns.end));
                 intervals.push((
@@ -194,13 +194,13 @@ impl Directory {
         content_hashes.shrink_to_fit();
         hrefs.shrink();
         ids.shrink();
-        wkbs.finish()?;
+        geometries.finish()?;
         let mut directory = Directory {
             row_collections,
             ids,
             hrefs,
             content_hashes,
-            wkbs,
+            geometries,
             grid: Grid::new(&bboxes, &intervals),
             intervals,
             collections,
@@ -306,10 +306,10 @@ impl Directory {
                     .filter(|seq| in_time(self.intervals[*seq as usize])),
             ),
         };
-        if let Some(query) = query_geometry(search) {
+        if let Some(query) = spatial_query(search) {
             edges.retain(|seq| {
-                inside_box(self.bbox(*seq))
-                    || decode_wkb(self.wkbs.get(*seq as usize)).is_some_and(|geometry| query.intersects(&geometry))
+                let bbox = self.bbox(*seq);
+                inside_box(bbox) || self.geometries.meets(*seq, bbox, &query)
             });
         }
         seqs.append(&mut edges);
@@ -322,7 +322,7 @@ impl Directory {
         vec![
             ("ids", self.ids.bytes()),
             ("hrefs", self.hrefs.bytes()),
-            ("geometries", self.wkbs.heap_bytes()),
+            ("geometries", self.geometries.heap_bytes()),
             ("content hashes", self.content_hashes.capacity() * 16),
             ("intervals", self.intervals.capacity() * 16),
             ("collections", self.row_collections.capacity() * 2),
@@ -363,8 +363,13 @@ impl Directory {
     }
 
     /// A row's geometry, as 2D WKB.
-    pub fn wkb(&self, seq: u32) -> &[u8] {
-        self.wkbs.get(seq as usize)
+    pub fn wkb(&self, seq: u32) -> Cow<'_, [u8]> {
+        self.geometries.wkb(seq, self.bbox(seq))
+    }
+
+    /// How many rows' geometries are their bbox.
+    pub fn rectangles(&self) -> usize {
+        self.geometries.rectangles()
     }
 
     /// The row with this seq, as a hit.
@@ -517,15 +522,13 @@ fn hash_bytes(hex: &str) -> Result<[u8; 16]> {
     Ok(bytes)
 }
 
-/// The geometry a search must intersect: its `intersects`, or its `bbox` as polygons.
-fn query_geometry(search: &Search) -> Option<Geometry<f64>> {
+/// The geometry a search must meet: its `intersects`, or its `bbox`.
+fn spatial_query(search: &Search) -> Option<SpatialQuery> {
     if let Some(geometry) = &search.intersects {
-        return decode_wkb(&geometry.wkb);
+        let decoded = decode_wkb(&geometry.wkb)?;
+        return Some(SpatialQuery::Geometry(decoded, geometry.wkb.clone()));
     }
-    search
-        .bbox
-        .and_then(|b| bbox_wkb(b).ok())
-        .and_then(|wkb| decode_wkb(&wkb))
+    search.bbox.map(SpatialQuery::Rectangle)
 }
 
 /// The longitude ranges of a bbox (two when it crosses the antimeridian).

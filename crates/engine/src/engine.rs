@@ -121,6 +121,7 @@ impl Engine {
                     seconds = started.elapsed().as_secs_f64(),
                     column_mb = engine.columns.bytes() / 1_000_000,
                     directory = %engine.directory_sizes(),
+                    rectangles = engine.directory().map_or(0, Directory::rectangles),
                     "row directory ready"
                 ),
                 Err(error) => tracing::warn!(%error, "no row directory; DuckDB answers every search"),
@@ -461,7 +462,7 @@ impl Engine {
                     .iter()
                     .map(|column| match column {
                         Some(column) => column.sql_value(seq as usize),
-                        None => SqlValue::Blob(directory.wkb(seq).to_vec()),
+                        None => SqlValue::Blob(directory.wkb(seq).into_owned()),
                     })
                     .collect();
                 Ok(RowValues {

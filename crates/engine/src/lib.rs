@@ -30,6 +30,7 @@ mod columns;
 pub mod directory;
 mod engine;
 mod error;
+mod geometries;
 mod grid;
 mod hit;
 pub mod keyset;

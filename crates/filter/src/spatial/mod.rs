@@ -17,6 +17,10 @@ use geo::{
 use std::cell::OnceCell;
 use std::sync::Arc;
 
+mod rectangle;
+
+pub use rectangle::meets_rectangle;
+
 /// The SQL name of the exact intersection test: `st_intersects(geometry, query_wkb)`.
 pub const INTERSECTS: &str = "st_intersects";
 
