@@ -100,6 +100,20 @@ impl Predicate {
         })
     }
 
+    /// Asks for what testing row `row` reads (see [`crate::columns::prefetch`]).
+    pub(crate) fn prefetch(&self, row: usize) {
+        match self {
+            Predicate::Constant(_) => {}
+            Predicate::And(parts) | Predicate::Or(parts) => parts.iter().for_each(|part| part.prefetch(row)),
+            Predicate::Not(part) => part.prefetch(row),
+            Predicate::IsNull(column)
+            | Predicate::Number { column, .. }
+            | Predicate::Codes { column, .. }
+            | Predicate::Flag { column, .. } => column.prefetch(row),
+            Predicate::Rows(rows) => rows.prefetch(row),
+        }
+    }
+
     /// Whether one row matches: `Some(true)`, `Some(false)`, or unknown.
     pub(crate) fn row(&self, row: usize) -> Option<bool> {
         let leaf = |column: &Column, when_null, passes| leaf_at(column, row, when_null, passes);

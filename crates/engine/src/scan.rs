@@ -79,10 +79,7 @@ pub(crate) fn page(
 /// How many rows match.
 pub(crate) fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
     match core {
-        CoreRows::Sorted(seqs) => seqs
-            .iter()
-            .filter(|s| predicate.row(**s as usize) == Some(true))
-            .count() as u64,
+        CoreRows::Sorted(seqs) => accepted(seqs, predicate).count() as u64,
         CoreRows::Ranges(ranges) => {
             let mut count = 0;
             for range in ranges {
@@ -100,10 +97,7 @@ pub(crate) fn count(core: &CoreRows, predicate: &Predicate) -> u64 {
 pub(crate) fn bitmap(core: &CoreRows, predicate: &Predicate, rows: usize) -> Bitmap {
     let mut matching = Bitmap::new(rows);
     match core {
-        CoreRows::Sorted(seqs) => seqs
-            .iter()
-            .filter(|s| predicate.row(**s as usize) == Some(true))
-            .for_each(|s| matching.set(*s as usize)),
+        CoreRows::Sorted(seqs) => accepted(seqs, predicate).for_each(|s| matching.set(s as usize)),
         CoreRows::Ranges(ranges) => {
             for range in ranges {
                 forward(predicate, range.start as usize, range.end as usize, |word, bits| {
@@ -122,12 +116,7 @@ fn first(core: &CoreRows, predicate: &Predicate, from: u64, n: usize) -> Vec<u32
     match core {
         CoreRows::Sorted(seqs) => {
             let start = seqs.partition_point(|s| u64::from(*s) < from);
-            rows.extend(
-                seqs[start..]
-                    .iter()
-                    .filter(|s| predicate.row(**s as usize) == Some(true))
-                    .take(n),
-            );
+            rows.extend(accepted(&seqs[start..], predicate).take(n));
         }
         CoreRows::Ranges(ranges) => {
             for range in ranges {
@@ -181,6 +170,23 @@ fn last(core: &CoreRows, predicate: &Predicate, before: u64, n: usize) -> Vec<u3
     }
     rows.reverse();
     rows
+}
+
+/// How many rows ahead a pass over scattered rows asks for what it will
+/// test: enough for the memory latencies of a few rows to overlap.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The rows of `seqs`, in their order, that `predicate` accepts. Rows found
+/// by a spatial search are scattered over the columns, and testing one
+/// waits on memory: each row's values are asked for [`PREFETCH_AHEAD`]
+/// rows before it is tested.
+fn accepted<'a>(seqs: &'a [u32], predicate: &'a Predicate) -> impl Iterator<Item = u32> + 'a {
+    seqs.iter().enumerate().filter_map(move |(i, seq)| {
+        if let Some(ahead) = seqs.get(i + PREFETCH_AHEAD) {
+            predicate.prefetch(*ahead as usize);
+        }
+        (predicate.row(*seq as usize) == Some(true)).then_some(*seq)
+    })
 }
 
 /// The bits of word `word` that are rows in `low..high`.
