@@ -245,7 +245,7 @@ fn groups_of(
                     for seq in rows {
                         let row = *seq as usize;
                         match column.valid.get(row) {
-                            true => counts[dictionary.codes[row] as usize] += 1,
+                            true => counts[dictionary.codes.get(row)] += 1,
                             false => nulls += 1,
                         }
                     }
@@ -266,7 +266,7 @@ fn groups_of(
             match &column.values {
                 Values::Number(values) => count_keys(rows, |seq| {
                     let row = seq as usize;
-                    column.valid.get(row).then(|| bucket(values[row])).flatten()
+                    column.valid.get(row).then(|| bucket(values.get(row))).flatten()
                 }),
                 Values::Integer(values) => count_keys(rows, |seq| {
                     let row = seq as usize;

@@ -9,6 +9,7 @@
 //! is decided once per distinct value rather than once per row. Validity
 //! (NULL or not) is a bitmap.
 
+use crate::codes::{Codes, Numbers};
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
@@ -137,7 +138,7 @@ impl Texts {
 #[derive(Debug)]
 pub(crate) struct Dictionary {
     /// Per row, an index into `values` (0 for NULL rows).
-    pub codes: Vec<u32>,
+    pub codes: Codes,
     /// The distinct values, sorted.
     pub values: Texts,
 }
@@ -159,14 +160,24 @@ pub(crate) fn prefetch<T>(values: &[T], index: usize) {
 }
 
 impl Column {
+    /// The codes of a text column, or of a number column coded into its
+    /// distinct values: a test is then decided once per code.
+    pub(crate) fn codes(&self) -> Option<&Codes> {
+        match &self.values {
+            Values::Text(dictionary) => Some(&dictionary.codes),
+            Values::Number(Numbers::Coded { codes, .. }) => Some(codes),
+            _ => None,
+        }
+    }
+
     /// Asks for row `row`'s value and validity (see [`prefetch`]).
     pub(crate) fn prefetch(&self, row: usize) {
         self.valid.prefetch(row);
         match &self.values {
-            Values::Number(values) => prefetch(values, row),
+            Values::Number(numbers) => numbers.prefetch(row),
             Values::Integer(values) | Values::Time(values) => prefetch(values, row),
             Values::Boolean(bits) => bits.prefetch(row),
-            Values::Text(dictionary) => prefetch(&dictionary.codes, row),
+            Values::Text(dictionary) => dictionary.codes.prefetch(row),
             Values::TextArray { offsets, .. } => prefetch(offsets, row),
         }
     }
@@ -176,7 +187,7 @@ impl Column {
 #[derive(Debug)]
 pub(crate) enum Values {
     /// DOUBLE.
-    Number(Vec<f64>),
+    Number(Numbers),
     /// BIGINT.
     Integer(Vec<i64>),
     /// TIMESTAMPTZ as UTC microseconds.
@@ -266,7 +277,17 @@ impl Column {
             }
         }
         let values = match kind {
-            Kind::Number => Values::Number(primitive::<Float64Type>(&arrays)?),
+            Kind::Number => {
+                // A NULL row's slot holds whatever the reader left there:
+                // 0, so that it takes no place of its own in a dictionary.
+                let mut numbers = primitive::<Float64Type>(&arrays)?;
+                for (row, number) in numbers.iter_mut().enumerate() {
+                    if !valid.get(row) {
+                        *number = 0.0;
+                    }
+                }
+                Values::Number(Numbers::of(numbers))
+            }
             Kind::Integer => Values::Integer(primitive::<Int64Type>(&arrays)?),
             Kind::Timestamp => Values::Time(primitive::<Int64Type>(&arrays)?),
             Kind::Boolean => Values::Boolean(booleans(&arrays, rows)?),
@@ -281,10 +302,10 @@ impl Column {
     pub(crate) fn bytes(&self) -> usize {
         self.valid.bytes()
             + match &self.values {
-                Values::Number(v) => v.len() * 8,
+                Values::Number(numbers) => numbers.bytes(),
                 Values::Integer(v) | Values::Time(v) => v.len() * 8,
                 Values::Boolean(b) => b.bytes(),
-                Values::Text(d) => d.codes.len() * 4 + d.values.bytes(),
+                Values::Text(d) => d.codes.bytes() + d.values.bytes(),
                 Values::TextArray {
                     offsets,
                     codes,
@@ -296,10 +317,10 @@ impl Column {
     /// Compares two non-NULL rows by value.
     pub(crate) fn compare_rows(&self, a: usize, b: usize) -> Ordering {
         match &self.values {
-            Values::Number(v) => v[a].total_cmp(&v[b]),
+            Values::Number(numbers) => numbers.compare(a, b),
             Values::Integer(v) | Values::Time(v) => v[a].cmp(&v[b]),
             Values::Boolean(v) => v.get(a).cmp(&v.get(b)),
-            Values::Text(d) => d.codes[a].cmp(&d.codes[b]),
+            Values::Text(d) => d.codes.get(a).cmp(&d.codes.get(b)),
             Values::TextArray { .. } => Ordering::Equal,
         }
     }
@@ -307,10 +328,10 @@ impl Column {
     /// Compares a value with a non-NULL row.
     pub(crate) fn compare_probe(&self, probe: &Probe, row: usize) -> Ordering {
         match (&self.values, probe) {
-            (Values::Number(v), Probe::Number(p)) => p.total_cmp(&v[row]),
+            (Values::Number(numbers), Probe::Number(p)) => p.total_cmp(&numbers.get(row)),
             (Values::Integer(v) | Values::Time(v), Probe::Integer(p)) => p.cmp(&v[row]),
             (Values::Boolean(v), Probe::Boolean(p)) => p.cmp(&v.get(row)),
-            (Values::Text(d), Probe::Text(p)) => p.as_str().cmp(d.values.get(d.codes[row] as usize)),
+            (Values::Text(d), Probe::Text(p)) => p.as_str().cmp(d.values.get(d.codes.get(row))),
             // A probe is made for its column's kind (Column::probe).
             _ => Ordering::Equal,
         }
@@ -322,10 +343,12 @@ impl Column {
             return Value::Null;
         }
         match &self.values {
-            Values::Number(v) => serde_json::Number::from_f64(v[row]).map_or(Value::Null, Value::Number),
+            Values::Number(numbers) => {
+                serde_json::Number::from_f64(numbers.get(row)).map_or(Value::Null, Value::Number)
+            }
             Values::Integer(v) | Values::Time(v) => Value::from(v[row]),
             Values::Boolean(v) => Value::Bool(v.get(row)),
-            Values::Text(d) => Value::String(d.values.get(d.codes[row] as usize).to_string()),
+            Values::Text(d) => Value::String(d.values.get(d.codes.get(row)).to_string()),
             Values::TextArray { .. } => Value::Null,
         }
     }
@@ -350,11 +373,11 @@ impl Column {
             return SqlValue::Null;
         }
         match &self.values {
-            Values::Number(v) => SqlValue::Double(v[row]),
+            Values::Number(numbers) => SqlValue::Double(numbers.get(row)),
             Values::Integer(v) => SqlValue::BigInt(v[row]),
             Values::Time(v) => SqlValue::Timestamp(TimeUnit::Microsecond, v[row]),
             Values::Boolean(v) => SqlValue::Boolean(v.get(row)),
-            Values::Text(d) => SqlValue::Text(d.values.get(d.codes[row] as usize).to_string()),
+            Values::Text(d) => SqlValue::Text(d.values.get(d.codes.get(row)).to_string()),
             Values::TextArray {
                 offsets,
                 codes,
@@ -460,7 +483,10 @@ fn texts(arrays: &[&ArrayRef]) -> Result<Dictionary> {
         coder.push_strings(array.as_ref())?;
     }
     let (codes, values) = coder.finish();
-    Ok(Dictionary { codes, values })
+    Ok(Dictionary {
+        codes: Codes::narrowed(codes, values.len()),
+        values,
+    })
 }
 
 fn text_arrays(arrays: &[&ArrayRef]) -> Result<Values> {

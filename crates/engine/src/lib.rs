@@ -25,6 +25,7 @@
 
 pub mod aggregate;
 mod blobs;
+mod codes;
 pub mod collections;
 mod columns;
 pub mod directory;

@@ -9,6 +9,7 @@
 //! value of the column's dictionary. Conditions the columns cannot answer
 //! are matched by DuckDB once per search and enter as a set of rows.
 
+use crate::codes::{Codes, Numbers};
 use crate::columns::{Bitmap, Column, Texts, Values};
 use stac_indexed_filter::{Condition, Field, NumberTest, Test, TextTest};
 use std::sync::Arc;
@@ -44,6 +45,10 @@ pub(crate) enum Predicate {
         column: Arc<Column>,
         /// Per dictionary code, whether it passes.
         allowed: Vec<bool>,
+        /// The codes that pass, `start..end`, when they are one run (as a
+        /// comparison or a range over a sorted dictionary gives): a row's
+        /// test is then one subtraction and one comparison, which vectorize.
+        run: Option<std::ops::Range<u32>>,
         /// The answer for NULL.
         when_null: Option<bool>,
     },
@@ -77,6 +82,10 @@ impl Predicate {
                 let column = column(field)?;
                 let when_null = *when_null;
                 match (&column.values, test) {
+                    (Values::Number(Numbers::Coded { values, .. }), Test::Number(test)) => {
+                        let allowed = values.iter().map(|value| test.matches(*value)).collect();
+                        Predicate::codes(column, allowed, when_null)
+                    }
                     (Values::Number(_) | Values::Integer(_) | Values::Time(_), Test::Number(test)) => {
                         Predicate::Number {
                             test: test.clone(),
@@ -84,11 +93,10 @@ impl Predicate {
                             when_null,
                         }
                     }
-                    (Values::Text(dictionary), Test::Text(test)) => Predicate::Codes {
-                        allowed: allowed_codes(&dictionary.values, test),
-                        column,
-                        when_null,
-                    },
+                    (Values::Text(dictionary), Test::Text(test)) => {
+                        let allowed = allowed_codes(&dictionary.values, test);
+                        Predicate::codes(column, allowed, when_null)
+                    }
                     (Values::Boolean(_), Test::Boolean(value)) => Predicate::Flag {
                         value: *value,
                         column,
@@ -98,6 +106,22 @@ impl Predicate {
                 }
             }
         })
+    }
+
+    /// A test of a coded column: `allowed` per code.
+    fn codes(column: Arc<Column>, allowed: Vec<bool>, when_null: Option<bool>) -> Predicate {
+        let start = allowed.iter().position(|pass| *pass).unwrap_or(0);
+        let end = start + allowed[start..].iter().take_while(|pass| **pass).count();
+        let run = allowed[end..]
+            .iter()
+            .all(|pass| !pass)
+            .then_some(start as u32..end as u32);
+        Predicate::Codes {
+            column,
+            allowed,
+            run,
+            when_null,
+        }
     }
 
     /// Asks for what testing row `row` reads (see [`crate::columns::prefetch`]).
@@ -146,13 +170,13 @@ impl Predicate {
                 column,
                 allowed,
                 when_null,
+                ..
             } => leaf(
                 column,
                 *when_null,
-                match &column.values {
-                    Values::Text(d) => allowed.get(d.codes[row] as usize).copied().unwrap_or(false),
-                    _ => false,
-                },
+                column
+                    .codes()
+                    .is_some_and(|codes| allowed.get(codes.get(row)).copied().unwrap_or(false)),
             ),
             Predicate::Flag {
                 column,
@@ -210,7 +234,10 @@ impl Predicate {
                 when_null,
             } => {
                 match &column.values {
-                    Values::Number(v) => test_words(v, |x| x, test, first, yes),
+                    Values::Number(Numbers::Plain(v)) => test_words(v, |x| x, test, first, yes),
+                    Values::Number(Numbers::Coded { codes, values }) => {
+                        code_words(codes, |code| test.matches(values[code]), first, yes)
+                    }
                     Values::Integer(v) | Values::Time(v) => test_words(v, |x| x as f64, test, first, yes),
                     _ => yes.fill(0),
                 }
@@ -219,18 +246,20 @@ impl Predicate {
             Predicate::Codes {
                 column,
                 allowed,
+                run,
                 when_null,
             } => {
-                match &column.values {
+                match (column.codes(), run) {
                     // NULL rows have code 0 even when the dictionary is
                     // empty; finish_leaf masks them out.
-                    Values::Text(d) => pass_words(
-                        &d.codes,
-                        |code| allowed.get(code as usize).copied().unwrap_or(false),
-                        first,
-                        yes,
-                    ),
-                    _ => yes.fill(0),
+                    (Some(codes), Some(run)) => {
+                        let width = run.end - run.start;
+                        code_words(codes, |code| (code as u32).wrapping_sub(run.start) < width, first, yes)
+                    }
+                    (Some(codes), None) => {
+                        code_words(codes, |code| allowed.get(code).copied().unwrap_or(false), first, yes)
+                    }
+                    (None, _) => yes.fill(0),
                 }
                 finish_leaf(column, *when_null, first, yes, no);
             }
@@ -316,7 +345,7 @@ fn bind_all(parts: &[Condition], column: &mut dyn FnMut(&Field) -> Option<Arc<Co
 
 fn number_at(column: &Column, row: usize) -> f64 {
     match &column.values {
-        Values::Number(v) => v[row],
+        Values::Number(numbers) => numbers.get(row),
         Values::Integer(v) | Values::Time(v) => v[row] as f64,
         _ => f64::NAN,
     }
@@ -367,6 +396,26 @@ fn test_words<T: Copy>(
     }
 }
 
+/// 64 bytes of 0 or 1 as the bits of a word (byte `i` to bit `i`): eight
+/// bytes at a time, a multiplication gathers their low bits into its top
+/// byte. Testing into bytes and packing them apart lets the tests
+/// vectorize, where shifting each result into place did not.
+fn pack(passed: &[u8; 64]) -> u64 {
+    passed.chunks_exact(8).enumerate().fold(0, |bits, (i, eight)| {
+        let eight = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        bits | (eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
+    })
+}
+
+/// [`pass_words`] over codes of any width.
+fn code_words(codes: &Codes, passes: impl Fn(usize) -> bool, first: usize, out: &mut [u64]) {
+    match codes {
+        Codes::U8(codes) => pass_words(codes, |code| passes(usize::from(code)), first, out),
+        Codes::U16(codes) => pass_words(codes, |code| passes(usize::from(code)), first, out),
+        Codes::U32(codes) => pass_words(codes, |code| passes(code as usize), first, out),
+    }
+}
+
 /// The bits of the rows of words `first ..` whose value passes. A whole
 /// word is a fixed run of 64 values, which the compiler unrolls and
 /// vectorizes.
@@ -376,11 +425,11 @@ fn pass_words<T: Copy>(values: &[T], passes: impl Fn(T) -> bool, first: usize, o
         *word = match values.get(start..start + 64) {
             Some(run) => {
                 let run: &[T; 64] = run.try_into().expect("a run of 64 values");
-                let mut bits = 0u64;
-                for (bit, value) in run.iter().enumerate() {
-                    bits |= u64::from(passes(*value)) << bit;
+                let mut passed = [0u8; 64];
+                for (pass, value) in passed.iter_mut().zip(run) {
+                    *pass = u8::from(passes(*value));
                 }
-                bits
+                pack(&passed)
             }
             None => values
                 .get(start..)
@@ -505,6 +554,37 @@ mod tests {
         predicate.words(0, &mut yes, &mut no);
         assert_eq!((yes, no), ([0; 4], [0; 4]));
         assert_eq!(predicate.row(5), None);
+    }
+
+    #[test]
+    fn packing_puts_byte_i_in_bit_i() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..1_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let passed: [u8; 64] = std::array::from_fn(|i| ((state >> i) & 1) as u8);
+            assert_eq!(pack(&passed), state);
+        }
+        assert_eq!(pack(&[1; 64]), !0);
+        assert_eq!(pack(&[0; 64]), 0);
+    }
+
+    #[test]
+    fn a_run_of_allowed_codes_is_found() {
+        let column = Arc::new(Column {
+            values: Values::Boolean(Bitmap::new(0)),
+            valid: Bitmap::new(0),
+        });
+        let run = |allowed: &[bool]| match Predicate::codes(column.clone(), allowed.to_vec(), None) {
+            Predicate::Codes { run, .. } => run,
+            _ => unreachable!(),
+        };
+        assert_eq!(run(&[false, true, true, false]), Some(1..3));
+        assert_eq!(run(&[true, true]), Some(0..2));
+        assert_eq!(run(&[false, false]), Some(0..0));
+        assert_eq!(run(&[]), Some(0..0));
+        assert_eq!(run(&[true, false, true]), None);
     }
 
     #[test]
