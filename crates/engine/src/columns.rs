@@ -3,11 +3,13 @@
 //!
 //! Each column is read from DuckDB once per index version, the first time a
 //! search needs it (or by the background warm-up after start-up), as Arrow
-//! batches. Numbers, integers and timestamps (UTC microseconds) are plain
-//! vectors; text is dictionary-coded with a *sorted* dictionary, so that
-//! comparing two rows' codes compares their strings, and a text predicate
-//! is decided once per distinct value rather than once per row. Validity
-//! (NULL or not) is a bitmap.
+//! batches. Integers and timestamps (UTC microseconds) are plain vectors;
+//! text is dictionary-coded with a *sorted* dictionary, so that comparing
+//! two rows' codes compares their strings, and a text predicate is decided
+//! once per distinct value rather than once per row; numbers are coded the
+//! same way when they have at most 65,536 distinct values, and codes are as
+//! narrow as their dictionary allows ([`crate::codes`]). Validity (NULL or
+//! not) is a bitmap.
 
 use crate::codes::{Codes, Numbers};
 use crate::{Error, Result};
