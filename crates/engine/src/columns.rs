@@ -18,10 +18,12 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value as SqlValue};
+use hashbrown::HashTable;
 use serde_json::Value;
 use stac_indexed_filter::Kind;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -422,29 +424,45 @@ fn booleans(arrays: &[&ArrayRef], rows: usize) -> Result<Bitmap> {
     Ok(bits)
 }
 
-/// Codes text values in arrival order, then sorts the dictionary.
+/// Codes text values in arrival order, then sorts the dictionary. The
+/// distinct values are kept end to end in one buffer and found by a hash
+/// table of their codes: a column of a million distinct ids costs two
+/// buffers, not two million small allocations (which the allocator kept
+/// long after the read).
 #[derive(Default)]
 struct Coder {
-    positions: HashMap<Box<str>, u32>,
-    values: Vec<Box<str>>,
+    /// The distinct values, in arrival order.
+    arrived: Texts,
+    /// Codes into `arrived`, by their value's hash.
+    table: HashTable<u32>,
+    hasher: RandomState,
     codes: Vec<u32>,
 }
 
 impl Coder {
     fn push(&mut self, value: Option<&str>) {
+        let Coder {
+            arrived,
+            table,
+            hasher,
+            codes,
+        } = self;
         let code = match value {
             None => 0,
-            Some(value) => match self.positions.get(value) {
-                Some(code) => *code,
-                None => {
-                    let code = self.values.len() as u32;
-                    self.values.push(value.into());
-                    self.positions.insert(value.into(), code);
-                    code
+            Some(value) => {
+                let hash = hasher.hash_one(value);
+                match table.find(hash, |code| arrived.get(*code as usize) == value) {
+                    Some(code) => *code,
+                    None => {
+                        let code = arrived.len() as u32;
+                        arrived.push(value);
+                        table.insert_unique(hash, code, |code| hasher.hash_one(arrived.get(*code as usize)));
+                        code
+                    }
                 }
-            },
+            }
         };
-        self.codes.push(code);
+        codes.push(code);
     }
 
     fn push_strings(&mut self, array: &dyn Array) -> Result<()> {
@@ -462,19 +480,27 @@ impl Coder {
 
     /// The codes renumbered so that code order is value order.
     fn finish(self) -> (Vec<u32>, Texts) {
-        let Coder { values, mut codes, .. } = self;
-        let mut order: Vec<u32> = (0..values.len() as u32).collect();
-        order.sort_unstable_by(|a, b| values[*a as usize].cmp(&values[*b as usize]));
-        let mut renumbered = vec![0u32; values.len()];
+        let Coder {
+            arrived,
+            mut codes,
+            table,
+            ..
+        } = self;
+        drop(table);
+        let mut order: Vec<u32> = (0..arrived.len() as u32).collect();
+        order.sort_unstable_by(|a, b| arrived.get(*a as usize).cmp(arrived.get(*b as usize)));
+        let mut renumbered = vec![0u32; arrived.len()];
         for (new, old) in order.iter().enumerate() {
             renumbered[*old as usize] = new as u32;
         }
         codes
             .iter_mut()
             .for_each(|c| *c = renumbered.get(*c as usize).copied().unwrap_or(0));
-        let mut sorted = Texts::default();
-        order.iter().for_each(|old| sorted.push(&values[*old as usize]));
-        sorted.bytes.shrink_to_fit();
+        let mut sorted = Texts {
+            bytes: String::with_capacity(arrived.bytes.len()),
+            ends: Vec::with_capacity(arrived.len()),
+        };
+        order.iter().for_each(|old| sorted.push(arrived.get(*old as usize)));
         (codes, sorted)
     }
 }
