@@ -284,35 +284,52 @@ impl Directory {
                 .is_none_or(|a| a[self.row_collections[seq as usize] as usize])
         };
         let in_time = |interval| search.datetime.is_none_or(|i| meets(interval, i));
-        // Rows whose bbox lies inside a query box meet it; the others
-        // (`edges`) are tested against their geometry.
+        // Rows whose bbox lies inside a query box meet it; the others are
+        // tested against their geometry.
         let inside_box = |bbox: Bbox| search.bbox.is_some_and(|b| inside(bbox, b));
-        let (mut seqs, mut edges) = (Vec::new(), Vec::new());
+        let query = spatial_query(search);
+        let meets_geometry = |seq: u32, bbox: Bbox| {
+            inside_box(bbox) || query.as_ref().is_none_or(|q| self.geometries.meets(seq, bbox, q))
+        };
+        let mut seqs = Vec::new();
         match (&search.ids, bounds) {
-            (Some(ids), _) => edges.extend(self.seqs_of_ids(ids, collections).into_iter().filter(|seq| {
+            (Some(ids), _) => seqs.extend(self.seqs_of_ids(ids, collections).into_iter().filter(|seq| {
+                let bbox = self.bbox(*seq);
                 in_time(self.intervals[*seq as usize])
-                    && bounds.is_none_or(|b| bboxes_meet(self.bbox(*seq), b))
+                    && bounds.is_none_or(|b| bboxes_meet(bbox, b) && meets_geometry(*seq, bbox))
                     && in_collections(*seq)
             })),
-            (None, Some(bounds)) => self.grid.visit(bounds, |seq, bbox, interval| {
-                if in_time(interval) && bboxes_meet(*bbox, bounds) && in_collections(seq) {
-                    if inside_box(*bbox) { &mut seqs } else { &mut edges }.push(seq);
-                }
-            }),
-            (None, None) => edges.extend(
+            (None, Some(bounds)) => {
+                let (low, high) = search.datetime.map_or((i64::MIN, i64::MAX), |i| {
+                    (i.start.unwrap_or(i64::MIN), i.end.unwrap_or(i64::MAX))
+                });
+                let (boxed, timeless) = (search.bbox.is_some(), search.datetime.is_none());
+                self.grid.visit(bounds, |entries| {
+                    let inside = entries.inside && boxed;
+                    if inside && timeless && allowed.is_none() {
+                        seqs.extend_from_slice(entries.seqs);
+                        return;
+                    }
+                    let rows = entries.seqs.iter().zip(entries.bboxes).zip(entries.intervals);
+                    for ((seq, bbox), (start, end)) in rows {
+                        if *start <= high
+                            && *end >= low
+                            && (inside || bboxes_meet(*bbox, bounds))
+                            && in_collections(*seq)
+                            && (inside || meets_geometry(*seq, *bbox))
+                        {
+                            seqs.push(*seq);
+                        }
+                    }
+                })
+            }
+            (None, None) => seqs.extend(
                 self.ranges_of(collections)
                     .into_iter()
                     .flatten()
                     .filter(|seq| in_time(self.intervals[*seq as usize])),
             ),
         };
-        if let Some(query) = spatial_query(search) {
-            edges.retain(|seq| {
-                let bbox = self.bbox(*seq);
-                inside_box(bbox) || self.geometries.meets(*seq, bbox, &query)
-            });
-        }
-        seqs.append(&mut edges);
         sorted_distinct(seqs, self.rows())
     }
 
@@ -541,6 +558,7 @@ fn longitudes([west, _, east, _]: Bbox) -> Vec<(f64, f64)> {
 }
 
 /// Whether two bboxes meet, either of which may cross the antimeridian.
+#[inline]
 fn bboxes_meet(a: Bbox, b: Bbox) -> bool {
     if a[1] > b[3] || a[3] < b[1] {
         return false;
