@@ -16,6 +16,7 @@ use crate::geometries::{Geometries, SpatialQuery};
 use crate::grid::Grid;
 use crate::hit::{Hit, Page};
 use crate::keyset::Boundary;
+use crate::packed::{Hrefs, Packed};
 use crate::scan::CoreRows;
 use crate::search::{Interval, Search};
 use arrow_array::{Array, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
@@ -34,99 +35,12 @@ use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
 use std::path::Path;
 
-/// Byte strings end to end in one buffer: one allocation for a million
-/// values instead of a million (a boxed string costs its pointer, its
-/// length and the allocator's rounding on top of its bytes).
-#[derive(Default)]
-struct Packed {
-    bytes: Vec<u8>,
-    ends: Vec<u64>,
-}
-
-impl Packed {
-    fn push(&mut self, value: &[u8]) {
-        self.bytes.extend_from_slice(value);
-        self.ends.push(self.bytes.len() as u64);
-    }
-
-    fn get(&self, index: usize) -> &[u8] {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
-        &self.bytes[start..self.ends[index] as usize]
-    }
-
-    /// A value pushed as a `str`.
-    fn text(&self, index: usize) -> &str {
-        std::str::from_utf8(self.get(index)).unwrap_or_default()
-    }
-
-    fn shrink(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.ends.shrink_to_fit();
-    }
-
-    fn bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * 8
-    }
-}
-
-/// Text stored against the first value of each block of [`BLOCK`] rows:
-/// a row keeps only the bytes after the prefix it shares with its block's
-/// first value, which is kept whole. The hrefs of one catalog share long
-/// prefixes (its root, a collection's folder, an item's number), so this
-/// keeps a fraction of their bytes, and reading one is a copy of two slices.
-#[derive(Default)]
-struct Prefixed {
-    rest: Packed,
-    /// Per row, how many leading bytes it shares with its block's first.
-    shared: Vec<u16>,
-}
-
-impl Prefixed {
-    const BLOCK: usize = 16;
-
-    fn push(&mut self, value: &str) {
-        let row = self.shared.len();
-        let shared = if row.is_multiple_of(Self::BLOCK) {
-            0
-        } else {
-            let head = self.rest.get(row - row % Self::BLOCK);
-            let common = head.iter().zip(value.as_bytes()).take_while(|(a, b)| a == b).count();
-            // Shared bytes end on a character boundary, so both parts are text.
-            let common = (0..=common.min(usize::from(u16::MAX)))
-                .rev()
-                .find(|n| value.is_char_boundary(*n))
-                .unwrap_or(0);
-            common as u16
-        };
-        self.shared.push(shared);
-        self.rest.push(&value.as_bytes()[usize::from(shared)..]);
-    }
-
-    fn text(&self, row: usize) -> String {
-        let head = self.rest.text(row - row % Self::BLOCK);
-        let shared = usize::from(self.shared[row]);
-        let mut text = String::with_capacity(shared + self.rest.get(row).len());
-        text.push_str(&head[..shared]);
-        text.push_str(self.rest.text(row));
-        text
-    }
-
-    fn shrink(&mut self) {
-        self.rest.shrink();
-        self.shared.shrink_to_fit();
-    }
-
-    fn bytes(&self) -> usize {
-        self.rest.bytes() + self.shared.capacity() * 2
-    }
-}
-
 /// Every row of one index version, addressable by `seq` and by (collection, id).
 pub struct Directory {
     /// Per seq, the index of its collection in `collections`.
     row_collections: Vec<u16>,
     ids: Packed,
-    hrefs: Prefixed,
+    hrefs: Hrefs,
     /// Per seq, the 16 bytes of its content hash (32 hex digits in the index).
     content_hashes: Vec<[u8; 16]>,
     /// Geometries: WKB mapped from a temporary file, rectangles by their bbox.
@@ -148,7 +62,7 @@ impl Directory {
     /// with the parquet crate: DuckDB's buffers would outlive the read.
     pub fn read(items: &Path) -> Result<Directory> {
         let mut row_collections: Vec<u16> = Vec::new();
-        let (mut ids, mut hrefs, mut geometries) = (Packed::default(), Prefixed::default(), Geometries::new());
+        let (mut ids, mut hrefs, mut geometries) = (Packed::default(), Hrefs::default(), Geometries::new());
         let mut content_hashes = Vec::new();
         let mut bboxes = Vec::new();
         let mut intervals = Vec::new();
@@ -177,8 +91,9 @@ impl Directory {
                 let collection_number = u16::try_from(collections.len() - 1)
                     .map_err(|_| crate::Error::Internal("more than 65,536 collections".into()))?;
                 row_collections.push(collection_number);
-                ids.push(columns.id.value(row).as_bytes());
-                hrefs.push(columns.href.value(row));
+                let id = columns.id.value(row);
+                ids.push(id.as_bytes())?;
+                hrefs.push(columns.href.value(row), id)?;
                 content_hashes.push(hash_bytes(columns.content_hash.value(row))?);
                 let bbox = columns.bbox.map(|c| c.value(row));
                 geometries.push(columns.geometry.value(row), bbox)?;
@@ -396,7 +311,7 @@ impl Directory {
             seq: seq as i64,
             collection: self.collection_of(seq).to_string(),
             id: self.ids.text(index).to_string(),
-            href: self.hrefs.text(index),
+            href: self.hrefs.text(index, self.ids.text(index)),
             content_hash: stac_indexed_format::hex(&self.content_hashes[index]),
             sort_key: Vec::new(),
         }
@@ -668,28 +583,6 @@ mod tests {
             expected.dedup();
             assert_eq!(sorted_distinct(seqs, rows), expected);
         }
-    }
-
-    #[test]
-    fn prefixed_text_reads_back_every_value() {
-        let mut values: Vec<String> = (0..40)
-            .map(|i| format!("s3://bucket/collection/item-{i:04}/item-{i:04}.json"))
-            .collect();
-        values[3] = String::new();
-        values[5] = "s3://bucket/collection/ïtem".into();
-        values[6] = "s3://bucket/collection/ïtëm".into();
-        values[17] = "https://elsewhere/x.json".into();
-        values[20] = "s3://bucket/collection/item-0016/".into();
-        let mut prefixed = Prefixed::default();
-        values.iter().for_each(|v| prefixed.push(v));
-        prefixed.shrink();
-        let read: Vec<String> = (0..values.len()).map(|row| prefixed.text(row)).collect();
-        assert_eq!(read, values);
-        let kept: usize = values.iter().map(String::len).sum();
-        assert!(
-            prefixed.rest.bytes.len() < kept / 2,
-            "shared prefixes are kept once a block"
-        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod geometries;
 mod grid;
 mod hit;
 pub mod keyset;
+mod packed;
 pub mod pool;
 mod predicate;
 mod scan;
