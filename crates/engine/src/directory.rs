@@ -15,6 +15,7 @@ use crate::columns::Bitmap;
 use crate::geometries::{Geometries, SpatialQuery};
 use crate::grid::Grid;
 use crate::hit::{Hit, Page};
+use crate::intervals::{self, Intervals};
 use crate::keyset::Boundary;
 use crate::packed::{Hrefs, Packed};
 use crate::scan::CoreRows;
@@ -48,7 +49,7 @@ pub struct Directory {
     /// Per seq, `coalesce(start_datetime, datetime)` and
     /// `coalesce(end_datetime, datetime)`, UTC microseconds, contiguous:
     /// what a temporal search reads for each row.
-    intervals: Vec<(i64, i64)>,
+    intervals: Intervals,
     collections: Vec<String>,
     ranges: HashMap<String, Range<u32>>,
     /// Seqs, found by (collection, id) without storing the keys twice.
@@ -65,7 +66,7 @@ impl Directory {
         let (mut ids, mut hrefs, mut geometries) = (Packed::default(), Hrefs::default(), Geometries::new());
         let mut content_hashes = Vec::new();
         let mut bboxes = Vec::new();
-        let mut intervals = Vec::new();
+        let mut intervals = Intervals::default();
         let mut collections: Vec<String> = Vec::new();
         let mut ranges: HashMap<String, Range<u32>> = HashMap::new();
         for batch in read_items(items, &DIRECTORY_COLUMNS)? {
@@ -107,6 +108,7 @@ impl Directory {
             }
         }
         content_hashes.shrink_to_fit();
+        intervals.shrink();
         hrefs.shrink();
         ids.shrink();
         geometries.finish()?;
@@ -116,7 +118,7 @@ impl Directory {
             hrefs,
             content_hashes,
             geometries,
-            grid: Grid::new(&bboxes, &intervals),
+            grid: Grid::new(&bboxes, intervals.all()),
             intervals,
             collections,
             ranges,
@@ -210,14 +212,12 @@ impl Directory {
         match (&search.ids, bounds) {
             (Some(ids), _) => seqs.extend(self.seqs_of_ids(ids, collections).into_iter().filter(|seq| {
                 let bbox = self.bbox(*seq);
-                in_time(self.intervals[*seq as usize])
+                in_time(self.intervals.get(*seq))
                     && bounds.is_none_or(|b| bboxes_meet(bbox, b) && meets_geometry(*seq, bbox))
                     && in_collections(*seq)
             })),
             (None, Some(bounds)) => {
-                let (low, high) = search.datetime.map_or((i64::MIN, i64::MAX), |i| {
-                    (i.start.unwrap_or(i64::MIN), i.end.unwrap_or(i64::MAX))
-                });
+                let (low, high) = intervals::bounds(search.datetime);
                 let (boxed, timeless) = (search.bbox.is_some(), search.datetime.is_none());
                 self.grid.visit(bounds, |entries| {
                     let inside = entries.inside && boxed;
@@ -238,12 +238,7 @@ impl Directory {
                     }
                 })
             }
-            (None, None) => seqs.extend(
-                self.ranges_of(collections)
-                    .into_iter()
-                    .flatten()
-                    .filter(|seq| in_time(self.intervals[*seq as usize])),
-            ),
+            (None, None) => return self.intervals.meeting(&self.ranges_of(collections), search.datetime),
         };
         sorted_distinct(seqs, self.rows())
     }
@@ -256,7 +251,7 @@ impl Directory {
             ("hrefs", self.hrefs.bytes()),
             ("geometries", self.geometries.heap_bytes()),
             ("content hashes", self.content_hashes.capacity() * 16),
-            ("intervals", self.intervals.capacity() * 16),
+            ("intervals", self.intervals.bytes()),
             ("collections", self.row_collections.capacity() * 2),
             ("by key", self.by_key.capacity() * 5),
             ("grid", self.grid.bytes()),
@@ -286,7 +281,7 @@ impl Directory {
     /// `coalesce(end_datetime, datetime)` (UTC microseconds; `i64::MIN` and
     /// `i64::MAX` when absent).
     pub(crate) fn interval(&self, seq: u32) -> (i64, i64) {
-        self.intervals[seq as usize]
+        self.intervals.get(seq)
     }
 
     /// A row's bbox.

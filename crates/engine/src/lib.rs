@@ -34,6 +34,7 @@ mod error;
 mod geometries;
 mod grid;
 mod hit;
+mod intervals;
 pub mod keyset;
 mod packed;
 pub mod pool;
