@@ -48,6 +48,8 @@ query=$(enc '{"eo:cloud_cover":{"lt":10}}')
 declare -a names urls
 add() { names+=("$1"); urls+=("$2"); }
 add "/search?limit=10" "$base/search?limit=10"
+add "bbox, limit=10" "$base/search?limit=10&bbox=-10,30,40,60"
+add "datetime, limit=10" "$base/search?limit=10&datetime=2022-01-01T00:00:00Z/2022-06-30T00:00:00Z"
 add "bbox + datetime, limit=10" "$base/search?limit=10&bbox=-10,30,40,60&datetime=2022-01-01T00:00:00Z/2022-06-30T00:00:00Z"
 add "item by id" "$base/collections/collection-004/items/item-004-00000099"
 add "ids (3)" "$base/search?ids=item-000-00000042,item-003-00000777,item-007-00001234"
