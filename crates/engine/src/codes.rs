@@ -45,7 +45,6 @@ impl Codes {
     }
 
     /// How many rows there are.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match self {
             Codes::U8(codes) => codes.len(),

@@ -12,6 +12,7 @@
 //! not) is a bitmap.
 
 use crate::codes::{Codes, Numbers};
+use crate::packed::Packed;
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
@@ -24,8 +25,9 @@ use stac_indexed_filter::Kind;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One bit per row.
 #[derive(Clone, Debug, Default)]
@@ -89,24 +91,53 @@ impl Bitmap {
     }
 }
 
-/// Distinct text values, sorted, end to end in one buffer: a test of every
-/// value reads memory in order, and a value costs its bytes and an offset.
-#[derive(Debug, Default)]
+/// Distinct text values, sorted: end to end in one buffer (a test of every
+/// value reads memory in order, and a value costs its bytes and an offset),
+/// or, for the `id` column, as rows of the directory's ids (a value costs
+/// four bytes: the ids are kept once, by the directory).
+#[derive(Debug)]
 pub(crate) struct Texts {
-    bytes: String,
-    ends: Vec<u64>,
+    storage: Storage,
+}
+
+/// Where [`Texts`] keeps its values.
+#[derive(Debug)]
+enum Storage {
+    /// The values end to end; `ends[code]` is where a code's value ends.
+    Owned { bytes: String, ends: Vec<u64> },
+    /// The value of code `c` is the id of row `rows[c]`.
+    Ids { ids: Arc<Packed>, rows: Vec<u32> },
+}
+
+impl Default for Texts {
+    fn default() -> Texts {
+        Texts {
+            storage: Storage::Owned {
+                bytes: String::new(),
+                ends: Vec::new(),
+            },
+        }
+    }
 }
 
 impl Texts {
     /// How many values there are.
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        match &self.storage {
+            Storage::Owned { ends, .. } => ends.len(),
+            Storage::Ids { rows, .. } => rows.len(),
+        }
     }
 
     /// The value of a code.
     pub(crate) fn get(&self, code: usize) -> &str {
-        let start = code.checked_sub(1).map_or(0, |previous| self.ends[previous] as usize);
-        &self.bytes[start..self.ends[code] as usize]
+        match &self.storage {
+            Storage::Owned { bytes, ends } => {
+                let start = code.checked_sub(1).map_or(0, |previous| ends[previous] as usize);
+                &bytes[start..ends[code] as usize]
+            }
+            Storage::Ids { ids, rows } => ids.text(rows[code] as usize),
+        }
     }
 
     /// The values, in code (and value) order.
@@ -128,13 +159,61 @@ impl Texts {
         low
     }
 
+    /// No values yet, with room for `values` values of `bytes` bytes in all.
+    fn with_capacity(bytes: usize, values: usize) -> Texts {
+        Texts {
+            storage: Storage::Owned {
+                bytes: String::with_capacity(bytes),
+                ends: Vec::with_capacity(values),
+            },
+        }
+    }
+
+    /// The distinct ids of `ids`, sorted, and per row the code of its id.
+    fn of_ids(ids: Arc<Packed>, count: usize) -> (Vec<u32>, Texts) {
+        let mut order: Vec<u32> = (0..count as u32).collect();
+        order.sort_unstable_by(|a, b| ids.get(*a as usize).cmp(ids.get(*b as usize)));
+        let mut codes = vec![0u32; count];
+        let mut rows: Vec<u32> = Vec::new();
+        for row in order {
+            if rows
+                .last()
+                .is_none_or(|last| ids.get(*last as usize) != ids.get(row as usize))
+            {
+                rows.push(row);
+            }
+            codes[row as usize] = (rows.len() - 1) as u32;
+        }
+        rows.shrink_to_fit();
+        (
+            codes,
+            Texts {
+                storage: Storage::Ids { ids, rows },
+            },
+        )
+    }
+
+    /// The bytes of the values.
+    fn text_bytes(&self) -> usize {
+        match &self.storage {
+            Storage::Owned { bytes, .. } => bytes.len(),
+            Storage::Ids { ids, rows } => rows.iter().map(|row| ids.get(*row as usize).len()).sum(),
+        }
+    }
+
+    /// Appends a value (kept in its own buffer).
     fn push(&mut self, value: &str) {
-        self.bytes.push_str(value);
-        self.ends.push(self.bytes.len() as u64);
+        if let Storage::Owned { bytes, ends } = &mut self.storage {
+            bytes.push_str(value);
+            ends.push(bytes.len() as u64);
+        }
     }
 
     fn bytes(&self) -> usize {
-        self.bytes.len() + self.ends.len() * 8
+        match &self.storage {
+            Storage::Owned { bytes, ends } => bytes.len() + ends.len() * 8,
+            Storage::Ids { rows, .. } => rows.capacity() * 4,
+        }
     }
 }
 
@@ -145,6 +224,25 @@ pub(crate) struct Dictionary {
     pub codes: Codes,
     /// The distinct values, sorted.
     pub values: Texts,
+}
+
+impl Dictionary {
+    /// Sets `allowed[code]` to whether the value of each code of `codes`
+    /// passes `test`: in code order, or, for values kept as the directory's
+    /// ids (scattered in code order), reading the ids in row order.
+    pub(crate) fn test_values(&self, codes: Range<usize>, test: impl Fn(&str) -> bool, allowed: &mut [bool]) {
+        match &self.values.storage {
+            Storage::Ids { ids, .. } if codes.len() > self.values.len() / 16 => {
+                for row in 0..self.codes.len() {
+                    let code = self.codes.get(row);
+                    if codes.contains(&code) {
+                        allowed[code] = test(ids.text(row));
+                    }
+                }
+            }
+            _ => codes.for_each(|code| allowed[code] = test(self.values.get(code))),
+        }
+    }
 }
 
 /// Asks the processor to bring `values[index]` into its cache, without
@@ -264,6 +362,20 @@ impl Column {
             arrays.push(array);
         }
         Column::of_arrays(&arrays, kind)
+    }
+
+    /// The `id` column, from the directory's ids of its `count` rows.
+    pub(crate) fn of_ids(ids: Arc<Packed>, count: usize) -> Column {
+        let (codes, values) = Texts::of_ids(ids, count);
+        let mut valid = Bitmap::new(count);
+        (0..count).for_each(|row| valid.set(row));
+        Column {
+            values: Values::Text(Dictionary {
+                codes: Codes::narrowed(codes, values.len()),
+                values,
+            }),
+            valid,
+        }
     }
 
     /// A column from its values in `seq` order.
@@ -496,10 +608,7 @@ impl Coder {
         codes
             .iter_mut()
             .for_each(|c| *c = renumbered.get(*c as usize).copied().unwrap_or(0));
-        let mut sorted = Texts {
-            bytes: String::with_capacity(arrived.bytes.len()),
-            ends: Vec::with_capacity(arrived.len()),
-        };
+        let mut sorted = Texts::with_capacity(arrived.text_bytes(), arrived.len());
         order.iter().for_each(|old| sorted.push(arrived.get(*old as usize)));
         (codes, sorted)
     }
@@ -541,6 +650,9 @@ fn text_arrays(arrays: &[&ArrayRef]) -> Result<Values> {
 pub(crate) struct Columns {
     /// The items table, for the columns read without DuckDB.
     items: PathBuf,
+    /// The directory's ids and its row count, once it is read: the `id`
+    /// column is made of them instead of a copy.
+    ids: OnceLock<(Arc<Packed>, usize)>,
     loaded: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
@@ -555,8 +667,14 @@ impl Columns {
     pub(crate) fn over(items: &Path) -> Columns {
         Columns {
             items: items.to_path_buf(),
+            ids: OnceLock::new(),
             loaded: Mutex::default(),
         }
+    }
+
+    /// Makes the `id` column of the directory's ids (of `rows` rows) from now on.
+    pub(crate) fn use_ids(&self, ids: Arc<Packed>, rows: usize) {
+        let _ = self.ids.set((ids, rows));
     }
 
     /// A column, read from the index the first time it is asked for: a
@@ -568,7 +686,13 @@ impl Columns {
         if let Some(column) = column.as_ref() {
             return Ok(column.clone());
         }
-        let read = plain_column(expression).and_then(|name| match Column::read(&self.items, &name, kind) {
+        let name = plain_column(expression);
+        if let (Some("id"), Kind::Text, Some((ids, rows))) = (name.as_deref(), kind, self.ids.get()) {
+            let loaded = Arc::new(Column::of_ids(ids.clone(), *rows));
+            *column = Some(loaded.clone());
+            return Ok(loaded);
+        }
+        let read = name.and_then(|name| match Column::read(&self.items, &name, kind) {
             Ok(column) => Some(column),
             Err(error) => {
                 tracing::debug!(%error, expression, "column read by DuckDB instead");
@@ -662,6 +786,47 @@ mod tests {
             SqlValue::List(vec![SqlValue::Text("x".into()), SqlValue::Text("y".into())])
         );
         assert_eq!(a.sql_value(0), SqlValue::Null);
+    }
+
+    #[test]
+    fn the_id_column_of_the_directorys_ids_is_the_column_read() {
+        let ids = ["b", "a", "c", "a", "", "é", "b"];
+        let mut packed = Packed::default();
+        ids.iter().for_each(|id| packed.push(id.as_bytes()).unwrap());
+        let shared = Column::of_ids(Arc::new(packed), ids.len());
+        let connection = Connection::open_in_memory().unwrap();
+        let values: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(seq, id)| format!("({seq}, '{id}')"))
+            .collect();
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE items AS SELECT * FROM (VALUES {}) t(seq, id)",
+                values.join(", ")
+            ))
+            .unwrap();
+        let read = Column::load(&connection, "id", Kind::Text).unwrap();
+        let (Values::Text(shared_dictionary), Values::Text(read_dictionary)) = (&shared.values, &read.values) else {
+            panic!("text columns")
+        };
+        assert_eq!(
+            shared_dictionary.values.iter().collect::<Vec<_>>(),
+            read_dictionary.values.iter().collect::<Vec<_>>()
+        );
+        for (row, id) in ids.iter().enumerate() {
+            assert!(shared.valid.get(row));
+            assert_eq!(
+                shared_dictionary.codes.get(row),
+                read_dictionary.codes.get(row),
+                "row {row}"
+            );
+            assert_eq!(shared.token_value(row), Value::from(*id));
+        }
+        assert!(
+            shared.bytes() < read.bytes(),
+            "the shared column keeps no copy of the ids"
+        );
     }
 
     /// The same table as a Parquet file in `seq` order, as an index holds it.

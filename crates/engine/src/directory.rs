@@ -35,12 +35,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Every row of one index version, addressable by `seq` and by (collection, id).
 pub struct Directory {
     /// Per seq, the index of its collection in `collections`.
     row_collections: Vec<u16>,
-    ids: Packed,
+    ids: Arc<Packed>,
     hrefs: Hrefs,
     /// Per seq, the 16 bytes of its content hash (32 hex digits in the index).
     content_hashes: Vec<[u8; 16]>,
@@ -114,7 +115,7 @@ impl Directory {
         geometries.finish()?;
         let mut directory = Directory {
             row_collections,
-            ids,
+            ids: Arc::new(ids),
             hrefs,
             content_hashes,
             geometries,
@@ -256,6 +257,11 @@ impl Directory {
             ("by key", self.by_key.capacity() * 5),
             ("grid", self.grid.bytes()),
         ]
+    }
+
+    /// The rows' ids, by seq.
+    pub(crate) fn ids(&self) -> Arc<Packed> {
+        self.ids.clone()
     }
 
     /// How many rows there are.

@@ -143,6 +143,7 @@ impl Engine {
     /// Builds the directory, then reads the columns filters usually need.
     fn load(&self, connection: &Connection) -> Result<()> {
         let directory = Directory::read(&self.items)?;
+        self.columns.use_ids(directory.ids(), directory.rows());
         let _ = self.directory.set(directory);
         for queryable in self.queryables.all() {
             if matches!(queryable.kind, Kind::Geometry) || ["id", "collection"].contains(&queryable.column.as_str()) {

@@ -10,7 +10,7 @@
 //! are matched by DuckDB once per search and enter as a set of rows.
 
 use crate::codes::{Codes, Numbers};
-use crate::columns::{Bitmap, Column, Texts, Values};
+use crate::columns::{Bitmap, Column, Dictionary, Values};
 use stac_indexed_filter::{Condition, Field, NumberTest, Test, TextTest};
 use std::sync::Arc;
 
@@ -94,7 +94,7 @@ impl Predicate {
                         }
                     }
                     (Values::Text(dictionary), Test::Text(test)) => {
-                        let allowed = allowed_codes(&dictionary.values, test);
+                        let allowed = allowed_codes(dictionary, test);
                         Predicate::codes(column, allowed, when_null)
                     }
                     (Values::Boolean(_), Test::Boolean(value)) => Predicate::Flag {
@@ -291,7 +291,8 @@ impl Predicate {
 /// Per code of a sorted dictionary, whether its value passes. The codes a
 /// comparison, range, list or LIKE prefix allows are found by binary
 /// search; only the values that may match are tested one by one.
-fn allowed_codes(values: &Texts, test: &TextTest) -> Vec<bool> {
+fn allowed_codes(dictionary: &Dictionary, test: &TextTest) -> Vec<bool> {
+    let values = &dictionary.values;
     use stac_indexed_filter::Comparison::*;
     let n = values.len();
     let mut allowed = vec![false; n];
@@ -320,15 +321,9 @@ fn allowed_codes(values: &Texts, test: &TextTest) -> Vec<bool> {
             let prefix = pattern.prefix();
             let start = from(&prefix);
             let end = values.partition_point(|v| v < prefix.as_str() || v.starts_with(prefix.as_str()));
-            for (code, allow) in allowed.iter_mut().enumerate().take(end).skip(start) {
-                *allow = pattern.matches(values.get(code));
-            }
+            dictionary.test_values(start..end.max(start), |v| pattern.matches(v), &mut allowed);
         }
-        TextTest::Contains(_) => {
-            for (code, value) in values.iter().enumerate() {
-                allowed[code] = test.matches(value);
-            }
-        }
+        TextTest::Contains(_) => dictionary.test_values(0..n, |v| test.matches(v), &mut allowed),
     }
     allowed
 }
@@ -589,18 +584,24 @@ mod tests {
 
     #[test]
     fn allowed_codes_are_the_values_that_pass() {
+        let values = ["a", "ab", "abc", "b", "b%c", "bb", "", "é", "ab"];
         let connection = Connection::open_in_memory().unwrap();
+        let rows: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(seq, v)| format!("({seq}, '{v}')"))
+            .collect();
         connection
-            .execute_batch(
-                "CREATE TABLE items AS SELECT * FROM (VALUES
-                    (0, 'a'), (1, 'ab'), (2, 'abc'), (3, 'b'), (4, 'b%c'), (5, 'bb'), (6, ''), (7, 'é'), (8, 'ab')
-                 ) t(seq, s)",
-            )
+            .execute_batch(&format!(
+                "CREATE TABLE items AS SELECT * FROM (VALUES {}) t(seq, s)",
+                rows.join(", ")
+            ))
             .unwrap();
-        let column = Column::load(&connection, "s", Kind::Text).unwrap();
-        let Values::Text(dictionary) = &column.values else {
-            panic!("a text column")
-        };
+        let loaded = Column::load(&connection, "s", Kind::Text).unwrap();
+        // The same values kept as a directory keeps ids (tested in row order).
+        let mut ids = crate::packed::Packed::default();
+        values.iter().for_each(|v| ids.push(v.as_bytes()).unwrap());
+        let shared = Column::of_ids(Arc::new(ids), values.len());
         let like = |p: &str| TextTest::Like(stac_indexed_filter::LikePattern::new(p));
         let mut tests = vec![
             TextTest::Between("ab".into(), "b".into()),
@@ -623,9 +624,14 @@ mod tests {
         for pattern in ["a%", "ab", "%b", "b\\%%", "_b%", "%", "", "é", "a_c", "zz%"] {
             tests.push(like(pattern));
         }
-        for test in tests {
-            let expected: Vec<bool> = dictionary.values.iter().map(|v| test.matches(v)).collect();
-            assert_eq!(allowed_codes(&dictionary.values, &test), expected, "{test:?}");
+        for column in [&loaded, &shared] {
+            let Values::Text(dictionary) = &column.values else {
+                panic!("a text column")
+            };
+            for test in &tests {
+                let expected: Vec<bool> = dictionary.values.iter().map(|v| test.matches(v)).collect();
+                assert_eq!(allowed_codes(dictionary, test), expected, "{test:?}");
+            }
         }
     }
 }
