@@ -78,7 +78,7 @@ pub(crate) struct Prefixed {
 }
 
 impl Prefixed {
-    const BLOCK: usize = 16;
+    const BLOCK: usize = 64;
 
     /// Appends a value.
     pub(crate) fn push(&mut self, value: &[u8]) -> Result<()> {
