@@ -19,12 +19,13 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value as SqlValue};
+use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 use serde_json::Value;
 use stac_indexed_filter::Kind;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -547,7 +548,7 @@ struct Coder {
     arrived: Texts,
     /// Codes into `arrived`, by their value's hash.
     table: HashTable<u32>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
     codes: Vec<u32>,
 }
 

@@ -21,6 +21,7 @@ use crate::packed::{Hrefs, Packed};
 use crate::scan::CoreRows;
 use crate::search::{Interval, Search};
 use arrow_array::{Array, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -32,7 +33,7 @@ use stac_indexed_format::schema::{
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ pub struct Directory {
     ranges: HashMap<String, Range<u32>>,
     /// Seqs, found by (collection, id) without storing the keys twice.
     by_key: HashTable<u32>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
     grid: Grid,
 }
 
@@ -124,7 +125,7 @@ impl Directory {
             collections,
             ranges,
             by_key: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: DefaultHashBuilder::default(),
         };
         let mut by_key = HashTable::with_capacity(directory.rows());
         for seq in 0..directory.rows() as u32 {
