@@ -746,6 +746,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `values` (in seq order) as the text column read from an index, and as
+/// the `id` column made of a directory's ids: the two storages of
+/// [`Texts`], for tests.
+#[cfg(test)]
+pub(crate) fn text_columns(values: &[&str]) -> (Column, Column) {
+    let connection = Connection::open_in_memory().unwrap();
+    let rows: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(seq, v)| format!("({seq}, '{v}')"))
+        .collect();
+    connection
+        .execute_batch(&format!(
+            "CREATE TABLE items AS SELECT * FROM (VALUES {}) t(seq, id)",
+            rows.join(", ")
+        ))
+        .unwrap();
+    let read = Column::load(&connection, "id", Kind::Text).unwrap();
+    let mut ids = Packed::default();
+    values.iter().for_each(|v| ids.push(v.as_bytes()).unwrap());
+    (read, Column::of_ids(Arc::new(ids), values.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,22 +815,7 @@ mod tests {
     #[test]
     fn the_id_column_of_the_directorys_ids_is_the_column_read() {
         let ids = ["b", "a", "c", "a", "", "é", "b"];
-        let mut packed = Packed::default();
-        ids.iter().for_each(|id| packed.push(id.as_bytes()).unwrap());
-        let shared = Column::of_ids(Arc::new(packed), ids.len());
-        let connection = Connection::open_in_memory().unwrap();
-        let values: Vec<String> = ids
-            .iter()
-            .enumerate()
-            .map(|(seq, id)| format!("({seq}, '{id}')"))
-            .collect();
-        connection
-            .execute_batch(&format!(
-                "CREATE TABLE items AS SELECT * FROM (VALUES {}) t(seq, id)",
-                values.join(", ")
-            ))
-            .unwrap();
-        let read = Column::load(&connection, "id", Kind::Text).unwrap();
+        let (read, shared) = text_columns(&ids);
         let (Values::Text(shared_dictionary), Values::Text(read_dictionary)) = (&shared.values, &read.values) else {
             panic!("text columns")
         };
