@@ -15,9 +15,6 @@ a="$1" b="$2"
 shift 2
 items="${ITEMS:-1000000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-. "$root/scripts/env.sh"
-. "$root/scripts/lib/processes.sh"
-. "$root/scripts/lib/server.sh"
 . "$root/scripts/lib/bench.sh"
 bench_setup "$items" 10
 log=$(mktemp)

@@ -12,7 +12,6 @@ items="${1:-100000}"
 collections=10
 port="${PORT_BENCH:-8766}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-. "$root/scripts/env.sh"
 . "$root/scripts/lib/bench.sh"
 bench_setup "$items" "$collections"
 bench="$STAC_INDEXED_CACHE/bench"

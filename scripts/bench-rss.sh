@@ -14,9 +14,6 @@
 set -euo pipefail
 items="${1:-100000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-. "$root/scripts/env.sh"
-. "$root/scripts/lib/processes.sh"
-. "$root/scripts/lib/server.sh"
 . "$root/scripts/lib/bench.sh"
 bench_setup "$items" 10
 log=$(mktemp)

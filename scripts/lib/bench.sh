@@ -1,10 +1,14 @@
 # shellcheck shell=bash
-# What the serving benchmarks share: source it after scripts/env.sh, with
-# `root` set.
+# What the serving benchmarks share: source it with `root` set; it brings
+# scripts/env.sh and the process and server helpers.
 #
 #   bench_setup ITEMS COLLECTIONS   # sets bin (BIN, or the release build) and index (built if missing)
 #   rss PID / peak PID              # resident and peak memory, MB
 #   enc TEXT                        # TEXT percent-encoded for a query string
+
+. "$root/scripts/env.sh"
+. "$root/scripts/lib/processes.sh"
+. "$root/scripts/lib/server.sh"
 
 bench_setup() {
   local items=$1 collections=$2
